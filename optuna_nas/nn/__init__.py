@@ -1,0 +1,19 @@
+"""Networks: primitive ops, child networks and supernets."""
+
+from optuna_nas.nn._child import NB201Cell
+from optuna_nas.nn._child import NB201Network
+from optuna_nas.nn._ops import OPS
+from optuna_nas.nn._ops import ReLUConvBN
+from optuna_nas.nn._ops import ResidualReduction
+from optuna_nas.nn._ops import Zero
+from optuna_nas.nn._ops import build_op
+
+__all__ = [
+    "NB201Cell",
+    "NB201Network",
+    "OPS",
+    "ReLUConvBN",
+    "ResidualReduction",
+    "Zero",
+    "build_op",
+]
