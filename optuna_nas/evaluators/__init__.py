@@ -3,9 +3,15 @@
 from optuna_nas.evaluators._base import Evaluator
 from optuna_nas.evaluators._tabular import TabularEvaluator
 from optuna_nas.evaluators._tabular import load_table
+from optuna_nas.evaluators._train import TrainEvaluator
+from optuna_nas.evaluators._train import TrainingInterrupted
+from optuna_nas.evaluators._train import TrialReportCallback
 
 __all__ = [
     "Evaluator",
     "TabularEvaluator",
+    "TrainEvaluator",
+    "TrainingInterrupted",
+    "TrialReportCallback",
     "load_table",
 ]

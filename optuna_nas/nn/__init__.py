@@ -2,6 +2,9 @@
 
 from optuna_nas.nn._child import NB201Cell
 from optuna_nas.nn._child import NB201Network
+from optuna_nas.nn._module import ClassificationModule
+from optuna_nas.nn._module import NonFiniteLossError
+from optuna_nas.nn._module import count_parameters
 from optuna_nas.nn._ops import OPS
 from optuna_nas.nn._ops import ReLUConvBN
 from optuna_nas.nn._ops import ResidualReduction
@@ -9,11 +12,14 @@ from optuna_nas.nn._ops import Zero
 from optuna_nas.nn._ops import build_op
 
 __all__ = [
+    "ClassificationModule",
     "NB201Cell",
     "NB201Network",
+    "NonFiniteLossError",
     "OPS",
     "ReLUConvBN",
     "ResidualReduction",
     "Zero",
     "build_op",
+    "count_parameters",
 ]
