@@ -1,0 +1,145 @@
+"""Gradient-based proxies: ``grad_norm``, ``snip``, ``grasp``, ``fisher`` and ``synflow``.
+
+Each sums a per-weight (or per-channel) saliency over the network's convolutions and linear
+layers, as Abdelfattah et al. ("Zero-Cost Proxies for Lightweight NAS", ICLR 2021) turned the
+pruning-at-initialisation criteria into architecture scores.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from optuna_nas.proxies._registry import (
+    NEED_FISHER,
+    NEED_WEIGHT_GRADS,
+    ProxyContext,
+    prunable_layers,
+    register,
+)
+
+
+@register(
+    "grad_norm",
+    needs=[NEED_WEIGHT_GRADS],
+    reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+)
+def grad_norm(context: ProxyContext) -> float:
+    """The sum over layers of the Euclidean norm of the cross-entropy gradient of the weights."""
+    grads = context.shared().weight_grads or []
+    return float(sum(grad.norm().item() for grad in grads))
+
+
+@register(
+    "snip",
+    needs=[NEED_WEIGHT_GRADS],
+    reference="Lee et al., SNIP: Single-shot Network Pruning, ICLR 2019",
+)
+def snip(context: ProxyContext) -> float:
+    """The connection sensitivity ``sum |theta * dL/dtheta|`` (Lee et al., ICLR 2019)."""
+    grads = context.shared().weight_grads or []
+    return float(
+        sum(
+            (layer.weight.detach() * grad).abs().sum().item()
+            for layer, grad in zip(context.layers, grads, strict=True)
+        )
+    )
+
+
+@register(
+    "grasp",
+    needs=[NEED_WEIGHT_GRADS],
+    reference="Wang et al., Picking Winning Tickets Before Training by Preserving Gradient "
+    "Flow, ICLR 2020",
+)
+def grasp(context: ProxyContext) -> float:
+    """Gradient signal preservation ``sum -theta * (H g)`` (Wang et al., ICLR 2020).
+
+    ``g`` is the cross-entropy gradient of the shared pass; the Hessian-gradient product
+    ``H g`` is the gradient of ``g . grad L`` from a second forward pass with a graph of the
+    gradient.
+    """
+    network = context.network
+    layers = context.layers
+    weights = [layer.weight for layer in layers]
+    fixed = context.shared().weight_grads or []
+
+    was_training = network.training
+    network.train()
+    try:
+        outputs = network(context.inputs)
+    finally:
+        network.train(was_training)
+    loss = nn.functional.cross_entropy(outputs, context.targets)
+    grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
+
+    pairs = zip(grads, fixed, strict=True)
+    product = sum((g * f).sum() for g, f in pairs if g is not None and g.requires_grad)
+    if not isinstance(product, torch.Tensor):
+        return 0.0
+    hessian_grads = torch.autograd.grad(product, weights, allow_unused=True)
+    return float(
+        sum(
+            (-w.detach() * hg).sum().item()
+            for w, hg in zip(weights, hessian_grads, strict=True)
+            if hg is not None
+        )
+    )
+
+
+@register(
+    "fisher",
+    needs=[NEED_FISHER],
+    reference="Theis et al., Faster gaze prediction with dense networks and Fisher pruning, "
+    "2018; Turner et al., BlockSwap, ICLR 2020",
+)
+def fisher(context: ProxyContext) -> float:
+    """The summed Fisher saliency of every channel of the convolutions' and linear outputs.
+
+    A channel's saliency is ``0.5 * mean_n (sum_positions a * dL/da)^2`` (Theis et al. 2018),
+    summed over channels and layers as in BlockSwap (Turner et al., ICLR 2020).
+    """
+    value = context.shared().fisher
+    return 0.0 if value is None else value
+
+
+@register(
+    "synflow",
+    reference="Tanaka et al., Pruning neural networks without any data by iteratively "
+    "conserving synaptic flow, NeurIPS 2020",
+)
+def synflow(context: ProxyContext) -> float:
+    """Synaptic flow ``sum |theta * dR/dtheta|`` with ``R`` the output of a linearised network.
+
+    As Tanaka et al. (NeurIPS 2020) and Abdelfattah et al. (ICLR 2021): batch norm is removed,
+    every weight replaced by its absolute value, the network run in double precision on one
+    all-ones input, and ``R`` is the sum of its outputs; double precision keeps the products of
+    deep paths from overflowing or underflowing. The data are not used.
+    """
+    network = _without_batch_norm(copy.deepcopy(context.network)).double().eval()
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.abs_()
+
+    shape = (1, *context.inputs.shape[1:])
+    ones = torch.ones(shape, dtype=torch.float64, device=context.inputs.device)
+    network.zero_grad(set_to_none=True)
+    network(ones).sum().backward()
+
+    total = 0.0
+    for layer in prunable_layers(network):
+        if layer.weight.grad is not None:
+            total += (layer.weight.detach() * layer.weight.grad).abs().sum().item()
+    return total
+
+
+def _without_batch_norm(network: nn.Module) -> nn.Module:
+    """Replace every batch-norm layer of ``network`` by the identity, in place."""
+    for name, child in list(network.named_children()):
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(network, name, nn.Identity())
+        else:
+            _without_batch_norm(child)
+    return network
