@@ -10,6 +10,12 @@ from optuna_nas.nn._ops import ReLUConvBN
 from optuna_nas.nn._ops import ResidualReduction
 from optuna_nas.nn._ops import Zero
 from optuna_nas.nn._ops import build_op
+from optuna_nas.nn._supernet import MixedEdge
+from optuna_nas.nn._supernet import NB201Supernet
+from optuna_nas.nn._supernet import SupernetCell
+from optuna_nas.nn._supernet import SupernetModule
+from optuna_nas.nn._supernet import fit_supernet
+from optuna_nas.nn._supernet import load_supernet
 
 __all__ = [
     "ClassificationModule",
@@ -21,5 +27,11 @@ __all__ = [
     "ResidualReduction",
     "Zero",
     "build_op",
+    "MixedEdge",
+    "NB201Supernet",
+    "SupernetCell",
+    "SupernetModule",
+    "fit_supernet",
+    "load_supernet",
     "count_parameters",
 ]
