@@ -35,8 +35,8 @@ setup(
     entry_points={
         "console_scripts": [
             "optuna-nas=optuna_nas._cli:main",
-            "optuna-nas-benchmark=optuna_nas._cli:benchmark",
-            "optuna-nas-proxies=optuna_nas._cli:proxies",
+            "optuna-nas-benchmark=optuna_nas.benchmarks._nb201:main",
+            "optuna-nas-proxies=optuna_nas.benchmarks._proxies:main",
         ]
     },
 )

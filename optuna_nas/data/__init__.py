@@ -1,9 +1,11 @@
 """Data sets as LightningDataModules with fixed, seeded splits."""
 
-from optuna_nas.data._datamodules import ArrayDataModule
-from optuna_nas.data._datamodules import CIFAR10DataModule
-from optuna_nas.data._datamodules import DigitsDataModule
-from optuna_nas.data._datamodules import NpzDataModule
+from optuna_nas.data._datamodules import (
+    ArrayDataModule,
+    CIFAR10DataModule,
+    DigitsDataModule,
+    NpzDataModule,
+)
 
 __all__ = [
     "ArrayDataModule",

@@ -191,6 +191,7 @@ class NpzDataModule(ArrayDataModule):
     def __init__(self, *, path: str | os.PathLike[str], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.path = Path(path)
+        self.check()
 
     def check(self) -> None:
         if not self.path.is_file():
@@ -229,6 +230,7 @@ class CIFAR10DataModule(ArrayDataModule):
     def __init__(self, *, path: str | os.PathLike[str], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.path = Path(path)
+        self.check()
 
     def check(self) -> None:
         missing = [n for n in (*self._BATCHES, "test_batch") if not (self.path / n).is_file()]

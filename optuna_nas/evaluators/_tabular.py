@@ -84,8 +84,7 @@ class TabularEvaluator(Evaluator):
             return self.table[key]
         except KeyError:
             raise KeyError(
-                f"Architecture {key!r} is not in the table {self.path!r} "
-                f"({len(self.table)} rows)."
+                f"Architecture {key!r} is not in the table {self.path!r} ({len(self.table)} rows)."
             ) from None
 
     def __call__(self, trial: optuna.trial.BaseTrial, arch: Architecture) -> float:

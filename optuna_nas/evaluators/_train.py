@@ -139,9 +139,7 @@ class TrainEvaluator(Evaluator):
         """The study directions matching :attr:`objectives`."""
         return [OBJECTIVES[name] for name in self.objectives]
 
-    def __call__(
-        self, trial: optuna.trial.BaseTrial, arch: Architecture
-    ) -> float | list[float]:
+    def __call__(self, trial: optuna.trial.BaseTrial, arch: Architecture) -> float | list[float]:
         datamodule = self.datamodule
         datamodule.setup()
 
@@ -196,9 +194,9 @@ class TrainEvaluator(Evaluator):
             "enable_progress_bar": self.verbose,
             "enable_model_summary": self.verbose,
             "num_sanity_val_steps": 0,
-            "callbacks": [callback],
         }
         options.update(self.trainer_kwargs)
+        options["callbacks"] = [callback, *self.trainer_kwargs.get("callbacks", [])]
         return pl.Trainer(**options)
 
     @staticmethod

@@ -30,7 +30,7 @@ class NB201Cell(nn.Module):
         nodes = [x]
         for node in range(1, NB201_NODES):
             total = torch.zeros_like(x)
-            for edge, (to, source) in zip(self.edges, NB201_EDGES):
+            for edge, (to, source) in zip(self.edges, NB201_EDGES, strict=True):
                 if to == node:
                     total = total + edge(nodes[source])
             nodes.append(total)

@@ -33,9 +33,7 @@ class ReLUConvBN(nn.Sequential):
                 padding=kernel_size // 2,
                 bias=False,
             ),
-            nn.BatchNorm2d(
-                out_channels, affine=affine, track_running_stats=track_running_stats
-            ),
+            nn.BatchNorm2d(out_channels, affine=affine, track_running_stats=track_running_stats),
         )
 
 

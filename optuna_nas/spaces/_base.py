@@ -96,7 +96,7 @@ class SearchSpace(abc.ABC):
             raise ValueError(f"`kind` must be 'onehot' for space {self.name!r}, but got {kind!r}.")
 
         features: list[float] = []
-        for decision, choice in zip(self.decisions, arch.choices):
+        for decision, choice in zip(self.decisions, arch.choices, strict=True):
             block = [0.0] * len(decision.choices)
             block[decision.index(choice)] = 1.0
             features.extend(block)
@@ -108,7 +108,7 @@ class SearchSpace(abc.ABC):
 
         tokens = []
         offset = 0
-        for decision, choice in zip(self.decisions, arch.choices):
+        for decision, choice in zip(self.decisions, arch.choices, strict=True):
             tokens.append(offset + decision.index(choice))
             offset += len(decision.choices)
         return tokens
@@ -134,7 +134,7 @@ class SearchSpace(abc.ABC):
                 f"An architecture of space {self.name!r} needs {len(self.decisions)} choices, "
                 f"but got {len(choices)}."
             )
-        for decision, choice in zip(self.decisions, choices):
+        for decision, choice in zip(self.decisions, choices, strict=True):
             decision.index(choice)
         return Architecture(self.name, choices, self.to_string(choices))
 
@@ -156,7 +156,7 @@ class SearchSpace(abc.ABC):
     def to_params(self, arch: Architecture) -> dict[str, str]:
         """Return the Optuna parameters of an architecture."""
         self._check(arch)
-        return {d.name: c for d, c in zip(self.decisions, arch.choices)}
+        return {d.name: c for d, c in zip(self.decisions, arch.choices, strict=True)}
 
     def distributions(self) -> dict[str, optuna.distributions.CategoricalDistribution]:
         """Return the Optuna distribution of every decision."""

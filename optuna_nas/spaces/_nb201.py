@@ -28,7 +28,7 @@ NB201_NODES = 4
 
 # Every input-to-output path of the cell, as the list of edge positions it crosses.
 _PATHS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(NB201_EDGES.index((b, a)) for a, b in zip(nodes, nodes[1:]))
+    tuple(NB201_EDGES.index((b, a)) for a, b in zip(nodes, nodes[1:], strict=False))
     for length in range(1, NB201_NODES)
     for middle in itertools.combinations(range(1, NB201_NODES - 1), length - 1)
     for nodes in [(0, *middle, NB201_NODES - 1)]
@@ -57,7 +57,9 @@ class NASBench201Space(SearchSpace):
 
     Example:
         >>> space = NASBench201Space()
-        >>> arch = space.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|")
+        >>> arch = space.parse(
+        ...     "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+        ... )
         >>> space.size
         15625
     """

@@ -1,0 +1,9 @@
+"""Experiment tracking: MLflow runs for studies and trials."""
+
+from optuna_nas.tracking._mlflow import PARENT_RUN_ATTR, MLflowTracker, flatten
+
+__all__ = [
+    "MLflowTracker",
+    "PARENT_RUN_ATTR",
+    "flatten",
+]
