@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_packages
+from setuptools import setup
 
 HERE = Path(__file__).parent
 

@@ -15,7 +15,9 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING
+from omegaconf import DictConfig
+from omegaconf import OmegaConf
 
 from optuna_nas._hydra import CONFIG_DIR
 from optuna_nas._study import StudyConfigError
@@ -135,7 +137,10 @@ def build(cfg: DictConfig) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Run the main job on a composed config and write ``summary.json`` to ``output_dir``."""
-    from optuna_nas._study import create_or_resume_study, format_leaderboard, run_study, summarize
+    from optuna_nas._study import create_or_resume_study
+    from optuna_nas._study import format_leaderboard
+    from optuna_nas._study import run_study
+    from optuna_nas._study import summarize
     from optuna_nas.tracking import MLflowTracker
 
     _quiet(bool(cfg.verbose))

@@ -7,8 +7,11 @@ import logging
 import math
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState

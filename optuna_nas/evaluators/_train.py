@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 import optuna
 import pytorch_lightning as pl
 import torch
 
 from optuna_nas.evaluators._base import Evaluator
-from optuna_nas.nn import ClassificationModule, count_parameters
+from optuna_nas.nn import ClassificationModule
+from optuna_nas.nn import count_parameters
 
 if TYPE_CHECKING:
     from optuna_nas.data import ArrayDataModule
-    from optuna_nas.spaces import Architecture, SearchSpace
+    from optuna_nas.spaces import Architecture
+    from optuna_nas.spaces import SearchSpace
 
 _logger = logging.getLogger(__name__)
 

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from optuna_nas.nn._ops import ResidualReduction, build_op
-from optuna_nas.spaces import NB201_EDGES, NB201_NODES, NB201_OPS
+from optuna_nas.nn._ops import ResidualReduction
+from optuna_nas.nn._ops import build_op
+from optuna_nas.spaces import NB201_EDGES
+from optuna_nas.spaces import NB201_NODES
+from optuna_nas.spaces import NB201_OPS
 
 
 class NB201Cell(nn.Module):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import abc
 import dataclasses
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
 
 if TYPE_CHECKING:
     import optuna

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
-from optuna_nas.spaces._base import Architecture, Decision, SearchSpace
+from optuna_nas.spaces._base import Architecture
+from optuna_nas.spaces._base import Decision
+from optuna_nas.spaces._base import SearchSpace
 
 if TYPE_CHECKING:
     import torch

@@ -1,6 +1,8 @@
 """Experiment tracking: MLflow runs for studies and trials."""
 
-from optuna_nas.tracking._mlflow import PARENT_RUN_ATTR, MLflowTracker, flatten
+from optuna_nas.tracking._mlflow import PARENT_RUN_ATTR
+from optuna_nas.tracking._mlflow import MLflowTracker
+from optuna_nas.tracking._mlflow import flatten
 
 __all__ = [
     "MLflowTracker",

@@ -6,14 +6,17 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
 
 if TYPE_CHECKING:
     import optuna
     from mlflow import MlflowClient
 
-    from optuna_nas.spaces import Architecture, SearchSpace
+    from optuna_nas.spaces import Architecture
+    from optuna_nas.spaces import SearchSpace
 
 _logger = logging.getLogger(__name__)
 
@@ -94,7 +97,8 @@ class MLflowTracker:
                     self.parent_run_id = existing
                     return existing
 
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
+        from mlflow.entities import RunTag
 
         run = client.create_run(
             self._experiment_id,  # type: ignore[arg-type]
@@ -139,7 +143,8 @@ class MLflowTracker:
         Exceptions pass through after the run is closed with the matching status.
         """
         import optuna
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
+        from mlflow.entities import RunTag
 
         if self.parent_run_id is None:
             raise RuntimeError("`start_study` must be called before `trial_run`.")

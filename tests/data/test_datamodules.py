@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from optuna_nas.data import CIFAR10DataModule, DigitsDataModule, NpzDataModule
+from optuna_nas.data import CIFAR10DataModule
+from optuna_nas.data import DigitsDataModule
+from optuna_nas.data import NpzDataModule
 
 
 def test_digits_splits_are_fixed_by_the_seed() -> None:

@@ -9,7 +9,8 @@ import pytorch_lightning as pl
 
 from optuna_nas._study import run_study
 from optuna_nas.data import DigitsDataModule
-from optuna_nas.evaluators import TrainEvaluator, TrainingInterrupted
+from optuna_nas.evaluators import TrainEvaluator
+from optuna_nas.evaluators import TrainingInterrupted
 from optuna_nas.spaces import NASBench201Space
 
 

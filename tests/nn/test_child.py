@@ -3,8 +3,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from optuna_nas.nn import NB201Network, build_op, count_parameters
-from optuna_nas.spaces import NB201_OPS, NASBench201Space
+from optuna_nas.nn import NB201Network
+from optuna_nas.nn import build_op
+from optuna_nas.nn import count_parameters
+from optuna_nas.spaces import NB201_OPS
+from optuna_nas.spaces import NASBench201Space
 
 
 @pytest.mark.parametrize("op", NB201_OPS)

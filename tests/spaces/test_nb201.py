@@ -5,7 +5,9 @@ import random
 import optuna
 import pytest
 
-from optuna_nas.spaces import NB201_OPS, Architecture, NASBench201Space
+from optuna_nas.spaces import NB201_OPS
+from optuna_nas.spaces import Architecture
+from optuna_nas.spaces import NASBench201Space
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
