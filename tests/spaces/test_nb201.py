@@ -9,7 +9,10 @@ from optuna_nas.spaces import NB201_OPS
 from optuna_nas.spaces import Architecture
 from optuna_nas.spaces import NASBench201Space
 
-BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+BEST = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 
 
 def test_parse_round_trip() -> None:
