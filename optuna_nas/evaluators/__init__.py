@@ -1,6 +1,7 @@
 """Evaluators: callables ``(trial, architecture) -> value(s)``."""
 
 from optuna_nas.evaluators._base import Evaluator
+from optuna_nas.evaluators._supernet import SupernetEvaluator
 from optuna_nas.evaluators._tabular import TabularEvaluator
 from optuna_nas.evaluators._tabular import load_table
 from optuna_nas.evaluators._train import TrainEvaluator
@@ -9,6 +10,7 @@ from optuna_nas.evaluators._train import TrialReportCallback
 
 __all__ = [
     "Evaluator",
+    "SupernetEvaluator",
     "TabularEvaluator",
     "TrainEvaluator",
     "TrainingInterrupted",

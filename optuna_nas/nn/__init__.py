@@ -10,6 +10,7 @@ from optuna_nas.nn._ops import ReLUConvBN
 from optuna_nas.nn._ops import ResidualReduction
 from optuna_nas.nn._ops import Zero
 from optuna_nas.nn._ops import build_op
+from optuna_nas.nn._supernet import CHECKPOINT_ATTR
 from optuna_nas.nn._supernet import MixedEdge
 from optuna_nas.nn._supernet import NB201Supernet
 from optuna_nas.nn._supernet import SupernetCell
@@ -27,6 +28,7 @@ __all__ = [
     "ResidualReduction",
     "Zero",
     "build_op",
+    "CHECKPOINT_ATTR",
     "MixedEdge",
     "NB201Supernet",
     "SupernetCell",

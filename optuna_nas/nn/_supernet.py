@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from optuna_nas.nn._child import NB201Network
-from optuna_nas.nn._ops import ResidualReduction, build_op
-from optuna_nas.spaces import NB201_EDGES, NB201_NODES, NB201_OPS
+from optuna_nas.nn._ops import ResidualReduction
+from optuna_nas.nn._ops import build_op
+from optuna_nas.spaces import NB201_EDGES
+from optuna_nas.spaces import NB201_NODES
+from optuna_nas.spaces import NB201_OPS
 
 _logger = logging.getLogger(__name__)
+
+#: The study user attribute holding the path of a one-shot search's supernet checkpoint.
+CHECKPOINT_ATTR = "supernet_checkpoint"
 
 #: The ways :class:`SupernetModule` can train a supernet.
 METHODS = ("single_path", "darts", "darts-", "gdas")
