@@ -8,12 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from optuna_nas.proxies._registry import (
-    NEED_JACOBIAN,
-    NEED_RELU_CODES,
-    ProxyContext,
-    register,
-)
+from optuna_nas.proxies._context import ProxyContext
 
 # Mellor et al.'s regulariser of the Jacobian correlation eigenvalues.
 _JACOBIAN_K = 1e-5
@@ -22,11 +17,6 @@ _JACOBIAN_K = 1e-5
 _ZEN_ALPHA = 1e-2
 
 
-@register(
-    "nwot",
-    needs=[NEED_RELU_CODES],
-    reference="Mellor et al., Neural Architecture Search without Training, ICML 2021",
-)
 def nwot(context: ProxyContext) -> float:
     """The log-determinant of the kernel of binary ReLU codes (Mellor et al., ICML 2021).
 
@@ -42,11 +32,6 @@ def nwot(context: ProxyContext) -> float:
     return float(logdet)
 
 
-@register(
-    "jacob_cov",
-    needs=[NEED_JACOBIAN],
-    reference="Mellor et al., Neural Architecture Search without Training, arXiv:2006.04647v1",
-)
 def jacob_cov(context: ProxyContext) -> float:
     """How uncorrelated the input Jacobians of the examples are (Mellor et al. 2020, v1).
 
@@ -62,11 +47,6 @@ def jacob_cov(context: ProxyContext) -> float:
     return float(-(eigenvalues.log() + eigenvalues.reciprocal()).sum())
 
 
-@register(
-    "zen",
-    reference="Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, "
-    "ICCV 2021",
-)
 def zen(context: ProxyContext) -> float:
     """The Zen-score: expressivity of the pre-pooling features, corrected for batch norm.
 

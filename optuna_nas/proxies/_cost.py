@@ -10,22 +10,14 @@ from __future__ import annotations
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from optuna_nas.proxies._registry import ProxyContext, register
+from optuna_nas.proxies._context import ProxyContext
 
 
-@register(
-    "params",
-    reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
-)
 def params(context: ProxyContext) -> float:
     """The number of trainable parameters."""
     return float(sum(p.numel() for p in context.network.parameters() if p.requires_grad))
 
 
-@register(
-    "flops",
-    reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
-)
 def flops(context: ProxyContext) -> float:
     """The floating-point operations of one example's forward pass.
 

@@ -8,7 +8,8 @@ for any number of members.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import rankdata

@@ -12,31 +12,16 @@ import copy
 import torch
 from torch import nn
 
-from optuna_nas.proxies._registry import (
-    NEED_FISHER,
-    NEED_WEIGHT_GRADS,
-    ProxyContext,
-    prunable_layers,
-    register,
-)
+from optuna_nas.proxies._context import ProxyContext
+from optuna_nas.proxies._context import prunable_layers
 
 
-@register(
-    "grad_norm",
-    needs=[NEED_WEIGHT_GRADS],
-    reference="Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
-)
 def grad_norm(context: ProxyContext) -> float:
     """The sum over layers of the Euclidean norm of the cross-entropy gradient of the weights."""
     grads = context.shared().weight_grads or []
     return float(sum(grad.norm().item() for grad in grads))
 
 
-@register(
-    "snip",
-    needs=[NEED_WEIGHT_GRADS],
-    reference="Lee et al., SNIP: Single-shot Network Pruning, ICLR 2019",
-)
 def snip(context: ProxyContext) -> float:
     """The connection sensitivity ``sum |theta * dL/dtheta|`` (Lee et al., ICLR 2019)."""
     grads = context.shared().weight_grads or []
@@ -48,12 +33,6 @@ def snip(context: ProxyContext) -> float:
     )
 
 
-@register(
-    "grasp",
-    needs=[NEED_WEIGHT_GRADS],
-    reference="Wang et al., Picking Winning Tickets Before Training by Preserving Gradient "
-    "Flow, ICLR 2020",
-)
 def grasp(context: ProxyContext) -> float:
     """Gradient signal preservation ``sum -theta * (H g)`` (Wang et al., ICLR 2020).
 
@@ -89,12 +68,6 @@ def grasp(context: ProxyContext) -> float:
     )
 
 
-@register(
-    "fisher",
-    needs=[NEED_FISHER],
-    reference="Theis et al., Faster gaze prediction with dense networks and Fisher pruning, "
-    "2018; Turner et al., BlockSwap, ICLR 2020",
-)
 def fisher(context: ProxyContext) -> float:
     """The summed Fisher saliency of every channel of the convolutions' and linear outputs.
 
@@ -105,11 +78,6 @@ def fisher(context: ProxyContext) -> float:
     return 0.0 if value is None else value
 
 
-@register(
-    "synflow",
-    reference="Tanaka et al., Pruning neural networks without any data by iteratively "
-    "conserving synaptic flow, NeurIPS 2020",
-)
 def synflow(context: ProxyContext) -> float:
     """Synaptic flow ``sum |theta * dR/dtheta|`` with ``R`` the output of a linearised network.
 

@@ -1,10 +1,8 @@
-"""The proxy registry and the shared computation behind every zero-cost proxy.
+"""The proxy registry: every zero-cost proxy by name, and :func:`score` to run several at once.
 
-A zero-cost proxy scores an untrained network from one minibatch (Abdelfattah et al.,
-"Zero-Cost Proxies for Lightweight NAS", ICLR 2021). Each proxy is one function of a
-:class:`ProxyContext`; the context runs the passes that several proxies need (one training-mode
-forward pass with its backward passes) once and caches them, so :func:`score` with several
-names does the shared work once.
+Each proxy is one function of a :class:`~optuna_nas.proxies.ProxyContext` returning a float,
+larger meaning better (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS",
+ICLR 2021). The table below lists them explicitly; :func:`register` adds a user's own.
 """
 
 from __future__ import annotations
@@ -12,27 +10,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from optuna_nas.proxies import _activation
+from optuna_nas.proxies import _cost
+from optuna_nas.proxies import _gradient
+from optuna_nas.proxies._context import ENSEMBLE
+from optuna_nas.proxies._context import FLOOR
+from optuna_nas.proxies._context import NEED_FISHER
+from optuna_nas.proxies._context import NEED_JACOBIAN
+from optuna_nas.proxies._context import NEED_RELU_CODES
+from optuna_nas.proxies._context import NEED_WEIGHT_GRADS
+from optuna_nas.proxies._context import NEEDS
+from optuna_nas.proxies._context import ProxyContext
+
 _logger = logging.getLogger(__name__)
-
-#: The score of a degenerate network (one whose output ignores its input) and the value that
-#: replaces a non-finite score: below every real value of every proxy, and never NaN.
-FLOOR: float = -1.0e30
-
-#: The name of the rank-aggregation ensemble (see :mod:`optuna_nas.proxies._ensemble`).
-ENSEMBLE = "ensemble"
-
-# What the shared training-mode pass can collect.
-NEED_WEIGHT_GRADS = "weight_grads"
-NEED_FISHER = "fisher"
-NEED_RELU_CODES = "relu_codes"
-NEED_JACOBIAN = "jacobian"
-_NEEDS = frozenset({NEED_WEIGHT_GRADS, NEED_FISHER, NEED_RELU_CODES, NEED_JACOBIAN})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,33 +59,100 @@ class Proxy:
         return score(network, batch, [self.name], seed=seed)[self.name]
 
 
-#: Every registered proxy by name (filled by the proxy modules on import).
-PROXIES: dict[str, Proxy] = {}
+#: Every proxy by name; :func:`register` adds more.
+PROXIES: dict[str, Proxy] = {
+    "grad_norm": Proxy(
+        "grad_norm",
+        _gradient.grad_norm,
+        frozenset({NEED_WEIGHT_GRADS}),
+        "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+    ),
+    "snip": Proxy(
+        "snip",
+        _gradient.snip,
+        frozenset({NEED_WEIGHT_GRADS}),
+        "Lee et al., SNIP: Single-shot Network Pruning, ICLR 2019",
+    ),
+    "grasp": Proxy(
+        "grasp",
+        _gradient.grasp,
+        frozenset({NEED_WEIGHT_GRADS}),
+        "Wang et al., Picking Winning Tickets Before Training by Preserving Gradient "
+        "Flow, ICLR 2020",
+    ),
+    "fisher": Proxy(
+        "fisher",
+        _gradient.fisher,
+        frozenset({NEED_FISHER}),
+        "Theis et al., Faster gaze prediction with dense networks and Fisher pruning, "
+        "2018; Turner et al., BlockSwap, ICLR 2020",
+    ),
+    "synflow": Proxy(
+        "synflow",
+        _gradient.synflow,
+        frozenset(),
+        "Tanaka et al., Pruning neural networks without any data by iteratively "
+        "conserving synaptic flow, NeurIPS 2020",
+    ),
+    "nwot": Proxy(
+        "nwot",
+        _activation.nwot,
+        frozenset({NEED_RELU_CODES}),
+        "Mellor et al., Neural Architecture Search without Training, ICML 2021",
+    ),
+    "jacob_cov": Proxy(
+        "jacob_cov",
+        _activation.jacob_cov,
+        frozenset({NEED_JACOBIAN}),
+        "Mellor et al., Neural Architecture Search without Training, arXiv:2006.04647v1",
+    ),
+    "zen": Proxy(
+        "zen",
+        _activation.zen,
+        frozenset(),
+        "Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, ICCV 2021",
+    ),
+    "params": Proxy(
+        "params",
+        _cost.params,
+        frozenset(),
+        "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+    ),
+    "flops": Proxy(
+        "flops",
+        _cost.flops,
+        frozenset(),
+        "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+    ),
+}
 
 
 def register(
-    name: str, *, needs: Iterable[str] = (), reference: str = ""
-) -> Callable[[Callable[[ProxyContext], float]], Callable[[ProxyContext], float]]:
-    """Register a proxy function under ``name``.
+    name: str,
+    compute: Callable[[ProxyContext], float],
+    *,
+    needs: Iterable[str] = (),
+    reference: str = "",
+) -> Proxy:
+    """Add a proxy to the registry (the package's own are listed in :data:`PROXIES`).
 
     Args:
         name: The registry name.
+        compute: The proxy as a function of a :class:`ProxyContext`, larger meaning better.
         needs: The parts of the shared pass it reads: ``"weight_grads"``, ``"fisher"``,
             ``"relu_codes"``, ``"jacobian"``.
         reference: The paper the proxy comes from.
     """
     needs = frozenset(needs)
-    unknown = sorted(needs - _NEEDS)
+    unknown = sorted(needs - NEEDS)
     if unknown:
-        raise ValueError(f"`needs` must be a subset of {sorted(_NEEDS)}, but got {unknown}.")
+        raise ValueError(f"`needs` must be a subset of {sorted(NEEDS)}, but got {unknown}.")
     if name == ENSEMBLE:
         raise ValueError(f"The proxy name {ENSEMBLE!r} is reserved for the rank ensemble.")
 
-    def decorator(function: Callable[[ProxyContext], float]) -> Callable[[ProxyContext], float]:
-        PROXIES[name] = Proxy(name, function, needs, reference)
-        return function
-
-    return decorator
+    proxy = Proxy(name, compute, needs, reference)
+    PROXIES[name] = proxy
+    return proxy
 
 
 def available_proxies() -> list[str]:
@@ -104,186 +168,6 @@ def get_proxy(name: str) -> Proxy:
         raise ValueError(
             f"Unknown proxy {name!r}; expected one of {available_proxies()}."
         ) from None
-
-
-def prunable_layers(network: nn.Module) -> list[nn.Module]:
-    """Return the convolutions and linear layers, the layers the gradient proxies score."""
-    return [m for m in network.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
-@dataclasses.dataclass
-class SharedPass:
-    """What one training-mode forward pass and its backward passes produced.
-
-    Args:
-        weight_grads: The cross-entropy gradient of each prunable layer's weight.
-        fisher: The summed Fisher channel saliencies of the prunable layers' outputs.
-        relu_kernel: The NASWOT kernel ``K`` of the binary ReLU codes (float64).
-        jacobian: The input Jacobian of the summed outputs, one flattened row per example.
-    """
-
-    weight_grads: list[torch.Tensor] | None = None
-    fisher: float | None = None
-    relu_kernel: torch.Tensor | None = None
-    jacobian: torch.Tensor | None = None
-
-
-class ProxyContext:
-    """A network, one minibatch and a seed, with the passes shared between proxies.
-
-    The network is used as given (its mode is restored afterwards); proxies that change
-    weights or precision (``synflow``, ``zen``) work on a copy.
-
-    Args:
-        network: The untrained network.
-        batch: ``(inputs, targets)``.
-        needs: The union of the parts of the shared pass the requested proxies read.
-        seed: Seed of the proxies' own random draws.
-    """
-
-    def __init__(
-        self,
-        network: nn.Module,
-        batch: tuple[torch.Tensor, torch.Tensor],
-        *,
-        needs: Iterable[str] = (),
-        seed: int = 0,
-    ) -> None:
-        inputs, targets = batch
-        if inputs.ndim < 2 or len(inputs) < 2:
-            raise ValueError(
-                f"The proxies need a minibatch of at least 2 examples, but got inputs of shape "
-                f"{tuple(inputs.shape)}."
-            )
-        if len(targets) != len(inputs):
-            raise ValueError(
-                f"The batch must have one target per input, but got {len(targets)} targets "
-                f"for {len(inputs)} inputs."
-            )
-
-        device = next(network.parameters()).device
-        self.network = network
-        self.inputs = inputs.to(device=device, dtype=torch.float32)
-        self.targets = targets.to(device=device, dtype=torch.long)
-        self.needs = frozenset(needs)
-        self.seed = seed
-        self._shared: SharedPass | None = None
-        self._degenerate: bool | None = None
-
-    @property
-    def layers(self) -> list[nn.Module]:
-        """The prunable layers of the network."""
-        return prunable_layers(self.network)
-
-    @property
-    def degenerate(self) -> bool:
-        """Whether the network's output ignores its input (e.g. cells that are all ``none``).
-
-        Decided from a cheap evaluation-mode pass on a few examples: the outputs of different
-        inputs are equal up to rounding.
-        """
-        if self._degenerate is None:
-            was_training = self.network.training
-            self.network.eval()
-            try:
-                with torch.no_grad():
-                    outputs = self.network(self.inputs[:4]).double()
-            finally:
-                self.network.train(was_training)
-            spread = (outputs - outputs[:1]).abs().max().item()
-            scale = outputs.abs().max().item()
-            self._degenerate = not math.isfinite(spread) or spread <= 1e-9 * (1.0 + scale)
-        return self._degenerate
-
-    def shared(self) -> SharedPass:
-        """Run (once) the training-mode pass the requested proxies share, and return it.
-
-        One forward pass in training mode (batch statistics, as every gradient proxy's paper
-        does) records the ReLU codes and the prunable layers' outputs; the input Jacobian of
-        the summed outputs and the cross-entropy gradients of the weights and of those outputs
-        then come from backward passes through the same graph.
-        """
-        if self._shared is not None:
-            return self._shared
-
-        network = self.network
-        needs = self.needs
-        was_training = network.training
-        network.train()
-
-        layers = self.layers
-        activations: list[torch.Tensor] = []
-        kernel: list[torch.Tensor] = []
-        handles = []
-
-        if NEED_RELU_CODES in needs:
-            size = len(self.inputs)
-            kernel.append(torch.zeros(size, size, dtype=torch.float64, device=self.inputs.device))
-
-            def relu_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-                # Mellor et al.: the binary code of each example is which units are active.
-                codes = (args[0].detach() > 0).flatten(1).float()
-                agree = codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T
-                kernel[0] += agree.double()
-
-            handles.extend(
-                m.register_forward_hook(relu_hook) for m in network.modules() if _is_relu(m)
-            )
-
-        if NEED_FISHER in needs:
-
-            def activation_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-                activations.append(output)
-
-            handles.extend(layer.register_forward_hook(activation_hook) for layer in layers)
-
-        wants_loss = bool(needs & {NEED_WEIGHT_GRADS, NEED_FISHER})
-        wants_graph = wants_loss or NEED_JACOBIAN in needs
-        inputs = self.inputs.clone().requires_grad_(NEED_JACOBIAN in needs)
-        try:
-            with torch.set_grad_enabled(wants_graph):
-                outputs = network(inputs)
-        finally:
-            for handle in handles:
-                handle.remove()
-            network.train(was_training)
-
-        result = SharedPass()
-        if kernel:
-            result.relu_kernel = kernel[0]
-
-        if NEED_JACOBIAN in needs:
-            (jacobian,) = torch.autograd.grad(outputs.sum(), inputs, retain_graph=wants_loss)
-            result.jacobian = jacobian.detach().flatten(1)
-
-        if wants_loss:
-            loss = nn.functional.cross_entropy(outputs, self.targets)
-            weights = [layer.weight for layer in layers]
-            sources = weights + activations
-            grads = torch.autograd.grad(loss, sources, allow_unused=True)
-            pairs = zip(sources, grads, strict=True)
-            grads = [torch.zeros_like(s) if g is None else g.detach() for s, g in pairs]
-            result.weight_grads = grads[: len(weights)]
-            if NEED_FISHER in needs:
-                result.fisher = _fisher(activations, grads[len(weights) :])
-
-        self._shared = result
-        return result
-
-
-def _is_relu(module: nn.Module) -> bool:
-    return isinstance(module, nn.ReLU)
-
-
-def _fisher(activations: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> float:
-    # Theis et al. 2018 / Turner et al. 2020: a channel's saliency is half the mean over the
-    # batch of the squared sum over positions of activation times gradient.
-    total = 0.0
-    for activation, grad in zip(activations, grads, strict=True):
-        product = activation.detach() * grad
-        per_channel = product.flatten(2).sum(2) if product.ndim > 2 else product
-        total += float(per_channel.pow(2).mean(0).mul(0.5).sum())
-    return total
 
 
 def expand(names: Iterable[str], ensemble: Sequence[str] = ()) -> list[str]:

@@ -9,9 +9,13 @@ from typing import Any
 
 import torch
 
-from optuna_nas.proxies._ensemble import DEFAULT_ENSEMBLE, ensemble_scores
-from optuna_nas.proxies._registry import ENSEMBLE, expand, score
-from optuna_nas.spaces import Architecture, SearchSpace
+from optuna_nas.proxies._ensemble import DEFAULT_ENSEMBLE
+from optuna_nas.proxies._ensemble import ensemble_scores
+from optuna_nas.proxies._registry import ENSEMBLE
+from optuna_nas.proxies._registry import expand
+from optuna_nas.proxies._registry import score
+from optuna_nas.spaces import Architecture
+from optuna_nas.spaces import SearchSpace
 
 _logger = logging.getLogger(__name__)
 
