@@ -1,14 +1,21 @@
 """Architecture search strategies as Optuna samplers."""
-# ruff: noqa: I001 (the project keeps one re-export per line)
 
 from optuna_nas.samplers._base import ArchitectureSampler
 from optuna_nas.samplers._base import History
 from optuna_nas.samplers._base import TrialRecord
+from optuna_nas.samplers._controller import LSTMController
+from optuna_nas.samplers._darts import DARTSSampler
+from optuna_nas.samplers._enas import ENASSampler
 from optuna_nas.samplers._evolution import RegularizedEvolutionSampler
+from optuna_nas.samplers._reinforce import REINFORCESampler
 
 __all__ = [
     "ArchitectureSampler",
+    "DARTSSampler",
+    "ENASSampler",
     "History",
+    "LSTMController",
+    "REINFORCESampler",
     "RegularizedEvolutionSampler",
     "TrialRecord",
 ]

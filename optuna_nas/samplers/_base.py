@@ -12,14 +12,18 @@ import dataclasses
 import logging
 import random
 import threading
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
 
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
+from optuna.samplers import RandomSampler
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_nas.spaces import Architecture, SearchSpace
+from optuna_nas.spaces import Architecture
+from optuna_nas.spaces import SearchSpace
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

@@ -7,19 +7,18 @@ import random
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from optuna_nas.samplers._base import (
-    ArchitectureSampler,
-    History,
-    TrialRecord,
-    crowding_distances,
-    nondominated_ranks,
-)
+from optuna_nas.samplers._base import ArchitectureSampler
+from optuna_nas.samplers._base import History
+from optuna_nas.samplers._base import TrialRecord
+from optuna_nas.samplers._base import crowding_distances
+from optuna_nas.samplers._base import nondominated_ranks
 
 if TYPE_CHECKING:
     from optuna.study import Study
     from optuna.trial import FrozenTrial
 
-    from optuna_nas.spaces import Architecture, SearchSpace
+    from optuna_nas.spaces import Architecture
+    from optuna_nas.spaces import SearchSpace
 
 _logger = logging.getLogger(__name__)
 

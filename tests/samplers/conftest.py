@@ -9,7 +9,10 @@ from typing import Any
 import optuna
 import pytest
 
-from optuna_nas.spaces import Architecture, Decision, NASBench201Space, SearchSpace
+from optuna_nas.spaces import Architecture
+from optuna_nas.spaces import Decision
+from optuna_nas.spaces import NASBench201Space
+from optuna_nas.spaces import SearchSpace
 
 
 class ToySpace(SearchSpace):
@@ -156,8 +159,13 @@ def check_resume(
     space: NASBench201Space,
     n_first: int,
     n_second: int,
+    new_process: bool = True,
 ) -> None:
-    """A study continued in a new process makes the proposals of one run straight through."""
+    """A study continued by a new sampler makes the proposals of one run straight through.
+
+    With ``new_process`` the continuation runs in another Python process; otherwise a fresh
+    sampler object (which has none of the first one's caches) continues in this process.
+    """
     straight = optuna.create_study(direction="maximize", sampler=factory(5))
     straight.optimize(nb201_objective(space), n_trials=n_first + n_second)
 
@@ -166,11 +174,41 @@ def check_resume(
         direction="maximize", sampler=factory(5), storage=journal(path), study_name="s"
     )
     resumed.optimize(nb201_objective(space), n_trials=n_first)
-    process = run_worker(tmp_path, name, {**kwargs, "seed": 5}, path, n_second, 0.0)
-    assert process.wait(timeout=120) == 0
+    if new_process:
+        process = run_worker(tmp_path, name, {**kwargs, "seed": 5}, path, n_second, 0.0)
+        assert process.wait(timeout=120) == 0
+    else:
+        continued = optuna.load_study(study_name="s", storage=journal(path), sampler=factory(5))
+        continued.optimize(nb201_objective(space), n_trials=n_second)
 
     resumed = optuna.load_study(study_name="s", storage=journal(path))
     assert proposals(resumed, space) == proposals(straight, space)
+
+
+def check_interleaved_workers(factory: Any, space: NASBench201Space, n_trials: int) -> Any:
+    """Two samplers (as two workers) share one storage, each asking while the other runs.
+
+    Returns the study and both samplers.
+    """
+    storage = optuna.storages.InMemoryStorage()
+    first, second = factory(8), factory(8)
+    study_a = optuna.create_study(
+        direction="maximize", storage=storage, sampler=first, study_name="s"
+    )
+    study_b = optuna.load_study(study_name="s", storage=storage, sampler=second)
+
+    for _ in range(n_trials):
+        running = []
+        for study in (study_a, study_b):
+            trial = study.ask()
+            running.append((study, trial, space.suggest(trial)))
+        for study, trial, arch in running:
+            study.tell(trial, nb201_score(space, arch))
+
+    keys = [space.isomorphism_key(space.from_params(t.params)) for t in study_a.trials]
+    assert len(keys) == 2 * n_trials
+    assert len(set(keys)) == 2 * n_trials
+    return study_a, first, second
 
 
 def check_shared_storage(

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from conftest import (
-    ToySpace,
-    check_no_repeats,
-    check_reproducible,
-    check_resume,
-    check_shared_storage,
-    nb201_objective,
-    nb201_score,
-    proposals,
-)
+from conftest import ToySpace
+from conftest import check_interleaved_workers
+from conftest import check_no_repeats
+from conftest import check_reproducible
+from conftest import check_resume
+from conftest import check_shared_storage
+from conftest import nb201_objective
+from conftest import nb201_score
+from conftest import proposals
 
 from optuna_nas.samplers import RegularizedEvolutionSampler
-from optuna_nas.samplers._base import crowding_distances, nondominated_ranks
+from optuna_nas.samplers._base import crowding_distances
+from optuna_nas.samplers._base import nondominated_ranks
 from optuna_nas.spaces import NASBench201Space
 
 
@@ -99,6 +99,10 @@ def _hypervolume(front: list[tuple[float, float]], worst_cost: float = 60.0) -> 
     for low, high in zip(costs, costs[1:], strict=False):
         area += max((s for s, c in front if c <= low), default=0.0) * (high - low)
     return area
+
+
+def test_two_workers_interleaved_on_one_storage(nb201: NASBench201Space) -> None:
+    check_interleaved_workers(_factory(nb201), nb201, 20)
 
 
 def test_multi_objective_pareto_set(nb201: NASBench201Space) -> None:
