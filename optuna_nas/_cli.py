@@ -25,7 +25,14 @@ from optuna_nas._study import StudyConfigError
 _logger = logging.getLogger(__name__)
 
 #: Loggers made quiet unless ``verbose=true``: per-child training chatter.
-_CHATTY_LOGGERS = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric")
+_CHATTY_LOGGERS = (
+    "pytorch_lightning",
+    "lightning",
+    "lightning.pytorch",
+    "lightning_fabric",
+    "mlflow",
+    "alembic",
+)
 
 
 @dataclasses.dataclass
@@ -186,8 +193,11 @@ def run_job(cfg: DictConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         f"trials complete."
     )
     print(format_leaderboard(study, cfg.study.leaderboard))
-    for best in summary["best_trials"][:5]:
-        print(f"Best architecture: {best['arch']}  value(s): {best['values']}")
+    shown = set()
+    for best in summary["best_trials"]:
+        if best["arch"] not in shown and len(shown) < 5:
+            shown.add(best["arch"])
+            print(f"Best architecture: {best['arch']}  value(s): {best['values']}")
     print(f"Summary: {path}")
     if interrupted:
         raise KeyboardInterrupt("The study was interrupted; its trials are kept in the storage.")
