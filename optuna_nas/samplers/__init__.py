@@ -7,6 +7,7 @@ from optuna_nas.samplers._controller import LSTMController
 from optuna_nas.samplers._darts import DARTSSampler
 from optuna_nas.samplers._enas import ENASSampler
 from optuna_nas.samplers._evolution import RegularizedEvolutionSampler
+from optuna_nas.samplers._predictor import PredictorEvolutionSampler
 from optuna_nas.samplers._reinforce import REINFORCESampler
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ENASSampler",
     "History",
     "LSTMController",
+    "PredictorEvolutionSampler",
     "REINFORCESampler",
     "RegularizedEvolutionSampler",
     "TrialRecord",
