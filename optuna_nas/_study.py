@@ -131,7 +131,7 @@ def make_objective(
     evaluator: Evaluator | Callable[..., Any],
     tracker: MLflowTracker | None = None,
 ) -> Callable[[optuna.Trial], Any]:
-    """Return the objective: suggest an architecture, evaluate it, track it.
+    """Return the objective: suggest an architecture, ask the pruner, evaluate it, track it.
 
     A failure keeps its reason in the trial's ``fail_reason`` user attribute. Lightning turns
     Ctrl-C and SIGTERM into ``SystemExit``, which Optuna does not catch (the trial would stay
@@ -149,6 +149,10 @@ def make_objective(
         )
         try:
             with tracking as outcome:
+                # Pruners that judge an architecture before it trains (ZeroCostPruner) act
+                # here; step-based pruners have nothing reported yet and say no.
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"Pruned before training: {arch}.")
                 try:
                     values = evaluator(trial, arch)
                 except SystemExit as exc:

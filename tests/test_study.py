@@ -91,3 +91,22 @@ def test_multi_objective_summary() -> None:
     assert summary["directions"] == ["maximize", "minimize"]
     assert "best_value" not in summary
     assert {b["number"] for b in summary["best_trials"]} == {t.number for t in study.best_trials}
+
+
+class _PruneOddTrials(optuna.pruners.BasePruner):
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return trial.number % 2 == 1
+
+
+def test_pruner_is_asked_before_the_evaluator_runs() -> None:
+    evaluated = []
+
+    def evaluator(trial: optuna.Trial, arch) -> float:  # type: ignore[no-untyped-def]
+        evaluated.append(trial.number)
+        return 1.0
+
+    study = optuna.create_study(pruner=_PruneOddTrials())
+    run_study(study, search_space=NASBench201Space(), evaluator=evaluator, n_trials=4)
+
+    assert evaluated == [0, 2]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED] * 2
