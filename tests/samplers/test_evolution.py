@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from conftest import ToySpace
-from conftest import check_interleaved_workers
-from conftest import check_no_repeats
-from conftest import check_reproducible
-from conftest import check_resume
-from conftest import check_shared_storage
-from conftest import nb201_objective
-from conftest import nb201_score
-from conftest import proposals
+from sampler_checks import ToySpace
+from sampler_checks import check_interleaved_workers
+from sampler_checks import check_no_repeats
+from sampler_checks import check_reproducible
+from sampler_checks import check_resume
+from sampler_checks import check_shared_storage
+from sampler_checks import nb201_objective
+from sampler_checks import nb201_score
+from sampler_checks import proposals
 
 from optuna_nas.samplers import RegularizedEvolutionSampler
 from optuna_nas.samplers._base import crowding_distances
@@ -84,8 +84,17 @@ def test_failed_and_pruned_trials_are_seen_but_not_parents(nb201: NASBench201Spa
     assert len(history.seen_keys) == 50
 
 
-def test_resume_in_a_new_process(tmp_path, nb201: NASBench201Space) -> None:
-    check_resume(tmp_path, "RegularizedEvolutionSampler", {}, _factory(nb201), nb201, 20, 15)
+def test_resume_in_a_new_sampler(tmp_path, nb201: NASBench201Space) -> None:
+    check_resume(
+        tmp_path,
+        "RegularizedEvolutionSampler",
+        {},
+        _factory(nb201),
+        nb201,
+        20,
+        15,
+        new_process=False,
+    )
 
 
 def test_two_processes_share_a_storage(tmp_path, nb201: NASBench201Space) -> None:

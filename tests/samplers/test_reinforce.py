@@ -3,13 +3,13 @@ from __future__ import annotations
 import optuna
 import pytest
 import torch
-from conftest import ToySpace
-from conftest import check_interleaved_workers
-from conftest import check_no_repeats
-from conftest import check_reproducible
-from conftest import check_resume
-from conftest import nb201_objective
-from conftest import nb201_score
+from sampler_checks import ToySpace
+from sampler_checks import check_interleaved_workers
+from sampler_checks import check_no_repeats
+from sampler_checks import check_reproducible
+from sampler_checks import check_resume
+from sampler_checks import nb201_objective
+from sampler_checks import nb201_score
 
 from optuna_nas.samplers import REINFORCESampler
 from optuna_nas.spaces import NASBench201Space
