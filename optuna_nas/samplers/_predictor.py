@@ -124,7 +124,7 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         }
         # Validate the predictor's arguments now rather than at the first fit.
         TransformerPredictor(space=search_space, **self._predictor_args)
-        self._fitted: dict[tuple[int, ...], TransformerPredictor] = {}
+        self._fitted: dict[tuple[object, tuple[int, ...]], TransformerPredictor] = {}
 
     def _propose(
         self, study: Study, trial: FrozenTrial, history: History, rng: random.Random
@@ -139,7 +139,7 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         if len(completed) < self.n_startup_trials:
             return self._startup(history, rng)
 
-        predictor = self.predictor(completed)
+        predictor = self.predictor(completed, study)
 
         candidates = self._candidates(completed, history, rng)
         if not candidates:
@@ -150,14 +150,22 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         best = max(range(len(candidates)), key=lambda i: (acquisition[i], -i))
         return candidates[best]
 
-    def predictor(self, completed: list[TrialRecord]) -> TransformerPredictor:
-        """Return the predictor fitted on the training prefix of ``completed`` (cached)."""
+    def predictor(
+        self, completed: list[TrialRecord], study: Study | None = None
+    ) -> TransformerPredictor:
+        """Return the predictor fitted on the training prefix of ``completed`` (cached).
+
+        Args:
+            completed: The study's complete trials with finite values, by number.
+            study: The study, which keys the cache (``None`` for a one-off fit).
+        """
         size = len(completed)
         if size > _REFIT_BLOCK:
             step = math.ceil(size / _REFIT_BLOCK)
             size -= size % step
         prefix = completed[:size]
-        key = tuple(r.number for r in prefix)
+        owner = (id(study._storage), study._study_id) if study is not None else None
+        key = (owner, tuple(r.number for r in prefix))
 
         with self._lock:
             predictor = self._fitted.get(key)

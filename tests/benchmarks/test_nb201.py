@@ -59,11 +59,11 @@ def test_benchmark_writes_results_and_plot(table: Path, tmp_path: Path) -> None:
         assert list(summary["checkpoints"]) == ["10", "25", "30"]
         means = [summary["checkpoints"][c]["mean"] for c in ("10", "25", "30")]
         assert means == sorted(means) and means[-1] <= 24.0
-        assert summary["seconds_per_trial"] > 0
+        assert summary["seconds_per_trial"] > 0 and summary["seconds_per_last_trial"] > 0
     assert (tmp_path / "curves.png").stat().st_size > 1000
 
     lines = markdown_table(results).splitlines()
-    assert lines[0] == "| strategy | @10 | @25 | @30 | s/trial |"
+    assert lines[0] == "| strategy | @10 | @25 | @30 | s/trial | s/trial (last 10%) |"
     assert lines[2].startswith("| random | ")
 
 
