@@ -101,25 +101,44 @@ def _finite(value: Any) -> float:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Run the benchmark described by ``cfg`` (see ``conf/proxies.yaml``) and return the report."""
-    names = list(cfg.proxies)
-    ensemble = list(cfg.ensemble)
-    members = expand(names, ensemble)
-    if cfg.n_archs < 3:
-        raise ValueError(f"`n_archs` must be at least 3, but got {cfg.n_archs}.")
+    """Run the benchmark described by ``cfg`` (see ``conf/proxies.yaml``) and return the report.
 
+    The report holds ``n_archs``, the correlations and cost of each proxy, the score of every
+    architecture under ``scores`` and, when ``search_candidates`` is positive, the search.
+    """
     table = load_table(cfg.table, cfg.metric)
     space = NASBench201Space(channels=cfg.channels, cells_per_stage=cfg.cells_per_stage)
-    strings = sorted(table)
-    if cfg.n_archs > len(strings):
-        raise ValueError(
-            f"`n_archs` must be at most the table's {len(strings)} rows, but got {cfg.n_archs}."
-        )
-    archs = [space.parse(s) for s in random.Random(cfg.seed).sample(strings, cfg.n_archs)]
-    truth = [table[str(arch)] for arch in archs]
     batch = load_minibatch(
         cfg.images, batch_size=cfg.batch_size, seed=cfg.seed, num_classes=cfg.num_classes
     )
+
+    report: dict[str, Any] = {"n_archs": 0, "proxies": {}, "scores": {}}
+    if cfg.proxies:
+        report.update(correlate(cfg, space, table, batch))
+
+    if cfg.search_candidates > 0:
+        report["search"] = search(cfg, space, table, batch)
+    return report
+
+
+def correlate(
+    cfg: DictConfig,
+    space: NASBench201Space,
+    table: dict[str, float],
+    batch: tuple[torch.Tensor, torch.Tensor],
+) -> dict[str, Any]:
+    """Score ``cfg.n_archs`` cells of the table with every proxy and correlate the scores."""
+    names = list(cfg.proxies)
+    ensemble = list(cfg.ensemble)
+    members = expand(names, ensemble)
+    strings = sorted(table)
+    if not 3 <= cfg.n_archs <= len(strings):
+        raise ValueError(
+            f"`n_archs` must lie in [3, {len(strings)}] (the table's rows), but got {cfg.n_archs}."
+        )
+
+    archs = [space.parse(s) for s in random.Random(cfg.seed).sample(strings, cfg.n_archs)]
+    truth = [table[str(arch)] for arch in archs]
     scorer = ProxyScorer(
         search_space=space,
         proxy=ENSEMBLE,
@@ -154,12 +173,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 time.perf_counter() - started,
             )
 
-    report: dict[str, Any] = {"n_archs": len(archs), "proxies": {}}
-    report["scores"] = {
-        "archs": [str(arch) for arch in archs],
-        cfg.metric: truth,
-        **values,
-    }
+    proxies = {}
     for name in names:
         if name == ENSEMBLE:
             combined = ensemble_scores({m: values[m] for m in ensemble})
@@ -168,11 +182,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             combined = values[name]
             cost = float(np.mean(seconds[name])) if seconds[name] else 0.0
         rho, tau = correlations(combined, truth)
-        report["proxies"][name] = {"spearman": rho, "kendall": tau, "seconds": cost}
+        proxies[name] = {"spearman": rho, "kendall": tau, "seconds": cost}
 
-    if cfg.search_candidates > 0:
-        report["search"] = search(cfg, space, table, batch)
-    return report
+    scores = {"archs": [str(arch) for arch in archs], cfg.metric: truth, **values}
+    return {"n_archs": len(archs), "proxies": proxies, "scores": scores}
 
 
 def search(

@@ -28,7 +28,10 @@ def nwot(context: ProxyContext) -> float:
     kernel = context.shared().relu_kernel
     if kernel is None:
         return float("-inf")
-    _, logdet = torch.linalg.slogdet(kernel)
+    try:
+        _, logdet = torch.linalg.slogdet(kernel)
+    except torch.linalg.LinAlgError:
+        return float("-inf")
     return float(logdet)
 
 
@@ -43,7 +46,14 @@ def jacob_cov(context: ProxyContext) -> float:
     if jacobian is None:
         return float("-inf")
     correlation = torch.corrcoef(jacobian.double())
-    eigenvalues = torch.linalg.eigvalsh(correlation).clamp_min(0.0) + _JACOBIAN_K
+    if not torch.isfinite(correlation).all():
+        # An example whose Jacobian is constant has no correlation: the network is degenerate.
+        return float("-inf")
+
+    try:
+        eigenvalues = torch.linalg.eigvalsh(correlation).clamp_min(0.0) + _JACOBIAN_K
+    except torch.linalg.LinAlgError:
+        return float("-inf")
     return float(-(eigenvalues.log() + eigenvalues.reciprocal()).sum())
 
 

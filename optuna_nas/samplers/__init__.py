@@ -9,6 +9,7 @@ from optuna_nas.samplers._enas import ENASSampler
 from optuna_nas.samplers._evolution import RegularizedEvolutionSampler
 from optuna_nas.samplers._predictor import PredictorEvolutionSampler
 from optuna_nas.samplers._reinforce import REINFORCESampler
+from optuna_nas.samplers._zero_cost import ZeroCostSampler
 
 __all__ = [
     "ArchitectureSampler",
@@ -20,4 +21,5 @@ __all__ = [
     "REINFORCESampler",
     "RegularizedEvolutionSampler",
     "TrialRecord",
+    "ZeroCostSampler",
 ]

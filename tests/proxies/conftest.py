@@ -1,0 +1,36 @@
+"""Tiny NAS-Bench-201 networks and minibatches for the proxy tests."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from optuna_nas.spaces import Architecture
+from optuna_nas.spaces import NASBench201Space
+
+STRONG = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
+# A chain of skip connections: no parameters in the cell, one path.
+WEAK = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
+EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+@pytest.fixture
+def space() -> NASBench201Space:
+    return NASBench201Space(channels=4, cells_per_stage=1)
+
+
+@pytest.fixture
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(8, 3, 8, 8, generator=generator)
+    targets = torch.randint(0, 10, (8,), generator=generator)
+    return inputs, targets
+
+
+def build(space: NASBench201Space, string: str, seed: int = 0) -> torch.nn.Module:
+    """Build the network of ``string`` under ``seed``."""
+    arch: Architecture = space.parse(string)
+    torch.manual_seed(seed)
+    return space.build(arch, in_channels=3, num_classes=10)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from optuna_nas.proxies import ProxyContext
+from optuna_nas.proxies import score
+from optuna_nas.proxies._gradient import snip
+from optuna_nas.proxies._gradient import synflow
+from optuna_nas.spaces import NASBench201Space
+from tests.proxies.conftest import STRONG
+from tests.proxies.conftest import build
+
+
+def test_synflow_stays_finite_on_the_full_size_network() -> None:
+    space = NASBench201Space(channels=4, cells_per_stage=5)  # N=5: 17 cells and blocks deep
+    network = build(space, STRONG)
+    batch = (torch.randn(2, 3, 8, 8), torch.tensor([0, 1]))
+
+    value = score(network, batch, ["synflow"])["synflow"]
+
+    assert math.isfinite(value) and value > 1e10
+
+
+def test_synflow_of_a_linear_chain_is_the_path_product() -> None:
+    # Without batch norm, R = sum_k |w2_k| * sum_j |w1_kj| * 1, and each |w dR/dw| sums to R.
+    network = nn.Sequential(nn.Linear(3, 2, bias=False), nn.BatchNorm1d(2), nn.Linear(2, 1))
+    with torch.no_grad():
+        network[0].weight.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, -1.0]]))
+        network[2].weight.copy_(torch.tensor([[-3.0, 2.0]]))
+        network[2].bias.fill_(-7.0)
+    context = ProxyContext(network, (torch.randn(4, 3), torch.zeros(4)))
+
+    paths = 3.0 * 3.5 + 2.0 * 2.0
+    assert synflow(context) == paths * 2
+
+
+def test_snip_sums_weight_times_gradient() -> None:
+    network = nn.Sequential(nn.Linear(3, 2))
+    inputs, targets = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
+    context = ProxyContext(network, (inputs, targets), needs={"weight_grads"})
+
+    loss = nn.functional.cross_entropy(network(inputs), targets)
+    (grad,) = torch.autograd.grad(loss, [network[0].weight])
+    expected = (network[0].weight * grad).abs().sum().item()
+    assert snip(context) == expected
