@@ -51,6 +51,8 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         n_parents: Best architectures whose mutations are candidates.
         n_mutations: Random mutations of two or three decisions per parent (in addition to all
             one-decision neighbours).
+        n_random_candidates: Uniformly random unseen architectures added to the candidates,
+            so the predictor can also propose far from the current parents.
         exploration: Weight of the ensemble's standard deviation in the acquisition.
         members: Models in the predictor's ensemble.
         width: Embedding width of the predictor.
@@ -76,6 +78,7 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         n_startup_trials: int = 10,
         n_parents: int = 5,
         n_mutations: int = 40,
+        n_random_candidates: int = 0,
         exploration: float = 0.5,
         members: int = 3,
         width: int = 16,
@@ -96,6 +99,10 @@ class PredictorEvolutionSampler(ArchitectureSampler):
             raise ValueError(f"`n_parents` must be a positive integer, but got {n_parents}.")
         if n_mutations < 0:
             raise ValueError(f"`n_mutations` must be non-negative, but got {n_mutations}.")
+        if n_random_candidates < 0:
+            raise ValueError(
+                f"`n_random_candidates` must be non-negative, but got {n_random_candidates}."
+            )
         if max_train_size < 2:
             raise ValueError(f"`max_train_size` must be at least 2, but got {max_train_size}.")
         if n_startup_candidates < 1:
@@ -108,6 +115,7 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         self.n_startup_trials = n_startup_trials
         self.n_parents = n_parents
         self.n_mutations = n_mutations
+        self.n_random_candidates = n_random_candidates
         self.exploration = exploration
         self.max_train_size = max_train_size
         self.startup_scorer = startup_scorer
@@ -199,21 +207,23 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         parents = sorted(completed, key=lambda r: (-(r.values or (0.0,))[0], r.number))
         parents = parents[: self.n_parents]
 
-        candidates: list[Architecture] = []
-        keys = set(history.seen_keys)
+        pool: list[Architecture] = []
         for parent in parents:
-            pool = self._space.neighbours(parent.arch)
+            pool.extend(self._space.neighbours(parent.arch))
             for _ in range(self.n_mutations):
                 child = parent.arch
                 for _ in range(rng.choice((2, 3))):
                     child = self._space.mutate(child, rng)
                 pool.append(child)
+        pool.extend(self._space.sample(rng) for _ in range(self.n_random_candidates))
 
-            for arch in pool:
-                key = self._space.isomorphism_key(arch)
-                if key not in keys:
-                    keys.add(key)
-                    candidates.append(arch)
+        candidates: list[Architecture] = []
+        keys = set(history.seen_keys)
+        for arch in pool:
+            key = self._space.isomorphism_key(arch)
+            if key not in keys:
+                keys.add(key)
+                candidates.append(arch)
         return candidates
 
     def _startup(self, history: History, rng: random.Random) -> Architecture:
