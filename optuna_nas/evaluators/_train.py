@@ -14,6 +14,7 @@ import torch
 
 from optuna_nas.evaluators._base import Evaluator
 from optuna_nas.nn import ClassificationModule
+from optuna_nas.nn import count_flops
 from optuna_nas.nn import count_parameters
 
 if TYPE_CHECKING:
@@ -24,7 +25,12 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 #: The objectives a :class:`TrainEvaluator` can return, with their natural direction.
-OBJECTIVES = {"accuracy": "maximize", "n_params": "minimize", "latency_ms": "minimize"}
+OBJECTIVES = {
+    "accuracy": "maximize",
+    "n_params": "minimize",
+    "flops": "minimize",
+    "latency_ms": "minimize",
+}
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -63,6 +69,9 @@ class TrialReportCallback(pl.Callback):
         self.history["train_loss"].append(float(metrics.get("train_loss", float("nan"))))
         epoch = trainer.current_epoch
 
+        # Optuna supports intermediate values and pruning for single-objective studies only.
+        if len(self.trial.study.directions) > 1:
+            return
         self.trial.report(value, epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(
@@ -88,8 +97,9 @@ class TrainEvaluator(Evaluator):
         weight_decay: Weight decay.
         nesterov: Use Nesterov momentum.
         objectives: What to return, in order: ``accuracy`` (validation, percent),
-            ``n_params`` and ``latency_ms`` (inference time of one batch); several make a
-            multi-objective study.
+            ``n_params``, ``flops`` (one image, counted by ``torch.utils.flop_counter``) and
+            ``latency_ms`` (inference time of one batch); several make a multi-objective
+            study, e.g. accuracy against latency for hardware-aware search.
         test: Also measure test accuracy after training (``test_accuracy`` user attribute).
         seed: Seed of weight initialisation and data order; trial ``n`` uses ``seed + n``.
         verbose: Show Lightning's progress bars and summaries.
@@ -180,6 +190,9 @@ class TrainEvaluator(Evaluator):
             trial.set_user_attr("test_accuracy", float(result[0]["test_acc"]) * 100.0)
 
         values = {"accuracy": accuracy, "n_params": float(n_params)}
+        if "flops" in self.objectives:
+            values["flops"] = float(count_flops(network, datamodule.batch(1, seed=0)[0]))
+            trial.set_user_attr("flops", values["flops"])
         if "latency_ms" in self.objectives:
             values["latency_ms"] = self._latency(network, datamodule)
             trial.set_user_attr("latency_ms", values["latency_ms"])

@@ -4,6 +4,7 @@ from optuna_nas.nn._child import NB201Cell
 from optuna_nas.nn._child import NB201Network
 from optuna_nas.nn._module import ClassificationModule
 from optuna_nas.nn._module import NonFiniteLossError
+from optuna_nas.nn._module import count_flops
 from optuna_nas.nn._module import count_parameters
 from optuna_nas.nn._ops import OPS
 from optuna_nas.nn._ops import ReLUConvBN
@@ -35,5 +36,6 @@ __all__ = [
     "SupernetModule",
     "fit_supernet",
     "load_supernet",
+    "count_flops",
     "count_parameters",
 ]

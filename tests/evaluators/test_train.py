@@ -129,3 +129,26 @@ def test_sigterm_alone_is_a_keyboard_interrupt(space) -> None:
             evaluator(study.ask(), space.sample(0))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_hardware_aware_objectives(space: NASBench201Space) -> None:
+    evaluator = TrainEvaluator(
+        search_space=space,
+        datamodule=DigitsDataModule(limit=200, batch_size=50),
+        epochs=1,
+        objectives=["accuracy", "n_params", "flops", "latency_ms"],
+    )
+    assert evaluator.directions == ["maximize", "minimize", "minimize", "minimize"]
+
+    study = optuna.create_study(directions=evaluator.directions)
+    small = space.make(["skip_connect"] * 6)
+    large = space.make(["nor_conv_3x3"] * 6)
+    for arch in (small, large):
+        study.optimize(lambda t, a=arch: evaluator(t, a), n_trials=1)
+
+    (_, params_small, flops_small, latency), (_, params_large, flops_large, _) = [
+        t.values for t in study.trials
+    ]
+    assert params_small < params_large
+    assert 0 < flops_small < flops_large
+    assert latency > 0
