@@ -197,7 +197,7 @@ def search(
     """Run one single-trial study per seed with a ZeroCostSampler; return the chosen cells."""
     import optuna
 
-    from optuna_nas.samplers._zero_cost import ZeroCostSampler
+    from optuna_nas.samplers import ZeroCostSampler
 
     # One scorer for every seed: the networks' initialisation and the minibatch stay those of
     # `cfg.seed`, so a cell screened under several seeds is scored once.

@@ -54,6 +54,16 @@ class ProxyEvaluator(Evaluator):
         num_classes: Outputs of the networks (default: the data's).
         seed: Seed of the minibatch, the initialisation, the proxies and the reference.
         device: Where networks are scored.
+
+    Example:
+        >>> import optuna, torch
+        >>> from optuna_nas import NASBench201Space
+        >>> from optuna_nas.evaluators._proxy import ProxyEvaluator
+        >>> space = NASBench201Space(channels=4, cells_per_stage=1)
+        >>> batch = (torch.randn(8, 3, 8, 8), torch.arange(8) % 10)
+        >>> evaluator = ProxyEvaluator(search_space=space, proxy="nwot", batch=batch)
+        >>> study = optuna.create_study(direction="maximize")
+        >>> study.optimize(lambda trial: evaluator(trial, space.suggest(trial)), n_trials=2)
     """
 
     def __init__(

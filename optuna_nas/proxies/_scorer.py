@@ -72,6 +72,17 @@ class ProxyScorer:
             target plus one).
         seed: Seed of the minibatch, the networks' initialisation and the proxies' draws.
         device: Where networks are scored.
+
+    Example:
+        >>> import torch
+        >>> from optuna_nas import NASBench201Space
+        >>> from optuna_nas.proxies import ProxyScorer
+        >>> space = NASBench201Space(channels=4, cells_per_stage=1)
+        >>> batch = (torch.randn(8, 3, 8, 8), torch.arange(8) % 10)
+        >>> scorer = ProxyScorer(search_space=space, proxy="ensemble", batch=batch)
+        >>> values = scorer.rank([space.sample(0), space.sample(1), space.sample(2)])
+        >>> len(values)
+        3
     """
 
     def __init__(

@@ -65,6 +65,23 @@ class ZeroCostPruner(BasePruner):
         num_classes: Outputs of the networks (default: the data's).
         seed: Seed of the minibatch, the networks' initialisation and the proxies' draws.
         device: Where networks are scored.
+
+    Example:
+        >>> import optuna, torch
+        >>> from optuna_nas import NASBench201Space
+        >>> from optuna_nas.pruners import ZeroCostPruner
+        >>> space = NASBench201Space(channels=4, cells_per_stage=1)
+        >>> batch = (torch.randn(8, 3, 8, 8), torch.arange(8) % 10)
+        >>> pruner = ZeroCostPruner(search_space=space, proxy="params", batch=batch)
+        >>> def objective(trial):
+        ...     arch = space.suggest(trial)
+        ...     if trial.should_prune():  # before training
+        ...         raise optuna.TrialPruned()
+        ...     return 0.0  # train and evaluate ``arch`` here
+        >>> study = optuna.create_study(direction="maximize", pruner=pruner)
+        >>> study.optimize(objective, n_trials=8)
+        >>> all("zero_cost_score" in t.user_attrs for t in study.trials)
+        True
     """
 
     def __init__(

@@ -61,6 +61,20 @@ class ZeroCostSampler(ArchitectureSampler):
         num_classes: Outputs of the networks (default: the data's).
         scorer: A ready :class:`optuna_nas.proxies.ProxyScorer` (shares its cache); replaces
             ``proxy``, ``ensemble``, the data and network arguments.
+
+    Example:
+        >>> import optuna, torch
+        >>> from optuna_nas import NASBench201Space
+        >>> from optuna_nas.samplers import ZeroCostSampler
+        >>> space = NASBench201Space(channels=4, cells_per_stage=1)
+        >>> batch = (torch.randn(8, 3, 8, 8), torch.arange(8) % 10)
+        >>> sampler = ZeroCostSampler(
+        ...     search_space=space, seed=0, proxy="synflow", n_candidates=4, batch=batch
+        ... )
+        >>> study = optuna.create_study(direction="maximize", sampler=sampler)
+        >>> study.optimize(lambda trial: len(str(space.suggest(trial))), n_trials=1)
+        >>> "zero_cost_score" in study.trials[0].user_attrs
+        True
     """
 
     def __init__(
