@@ -212,7 +212,8 @@ class ArchitectureSampler(BaseSampler, abc.ABC):
         return History(records, directions)
 
     def _record(self, frozen: FrozenTrial, signs: Sequence[float]) -> TrialRecord | None:
-        params = frozen.params
+        # An enqueued (waiting) trial's architecture is in its fixed parameters.
+        params = {**frozen.system_attrs.get("fixed_params", {}), **frozen.params}
         if any(d.name not in params for d in self._space.decisions):
             # A trial of another space, or one still being suggested by another worker.
             return None

@@ -155,3 +155,14 @@ def test_rejects_bad_arguments(nb201: NASBench201Space) -> None:
         RegularizedEvolutionSampler(search_space=nb201, population_size=4, tournament_size=5)
     with pytest.raises(TypeError, match="SearchSpace"):
         RegularizedEvolutionSampler(search_space="nb201")
+
+
+def test_enqueued_architectures_are_not_proposed_again(toy_space: ToySpace) -> None:
+    study = optuna.create_study(direction="maximize", sampler=_factory(toy_space)(0))
+    for choices in (("x", "y", "z"), ("z", "z", "x")):
+        study.enqueue_trial(dict(zip(("a", "b", "c"), choices, strict=True)))
+    sampler = study.sampler
+
+    history = sampler.history(study)
+
+    assert history.seen_keys == {"xy/z", "zz/x"}
