@@ -10,13 +10,12 @@ from optuna_nas.proxies import score
 from optuna_nas.proxies._gradient import snip
 from optuna_nas.proxies._gradient import synflow
 from optuna_nas.spaces import NASBench201Space
-from tests.proxies.conftest import STRONG
-from tests.proxies.conftest import build
 
 
-def test_synflow_stays_finite_on_the_full_size_network() -> None:
+def test_synflow_stays_finite_on_a_deep_network(cells) -> None:
     space = NASBench201Space(channels=4, cells_per_stage=5)  # N=5: 17 cells and blocks deep
-    network = build(space, STRONG)
+    torch.manual_seed(0)
+    network = space.build(space.parse(cells["strong"]))
     batch = (torch.randn(2, 3, 8, 8), torch.tensor([0, 1]))
 
     value = score(network, batch, ["synflow"])["synflow"]

@@ -14,10 +14,6 @@ from optuna_nas.proxies import expand
 from optuna_nas.proxies import get_proxy
 from optuna_nas.proxies import register
 from optuna_nas.proxies import score
-from tests.proxies.conftest import EMPTY
-from tests.proxies.conftest import STRONG
-from tests.proxies.conftest import WEAK
-from tests.proxies.conftest import build
 
 ALL = [
     "fisher",
@@ -40,11 +36,11 @@ def test_the_ten_proxies_are_registered() -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_each_proxy_is_finite_deterministic_and_orders_strong_above_weak(
-    space, batch, name: str
+    build, cells, space, batch, name: str
 ) -> None:
-    strong = get_proxy(name)(build(space, STRONG), batch, seed=0)
-    again = get_proxy(name)(build(space, STRONG), batch, seed=0)
-    weak = get_proxy(name)(build(space, WEAK), batch, seed=0)
+    strong = get_proxy(name)(build(cells["strong"]), batch, seed=0)
+    again = get_proxy(name)(build(cells["strong"]), batch, seed=0)
+    weak = get_proxy(name)(build(cells["weak"]), batch, seed=0)
 
     assert math.isfinite(strong) and strong > FLOOR
     assert strong == again
@@ -52,14 +48,14 @@ def test_each_proxy_is_finite_deterministic_and_orders_strong_above_weak(
     assert strong > weak
 
 
-def test_all_none_cell_scores_the_floor_on_every_proxy(space, batch) -> None:
-    scores = score(build(space, EMPTY), batch, ALL, seed=0)
+def test_all_none_cell_scores_the_floor_on_every_proxy(build, cells, space, batch) -> None:
+    scores = score(build(cells["empty"]), batch, ALL, seed=0)
 
     assert scores == {name: FLOOR for name in ALL}
 
 
-def test_shared_passes_give_the_scores_of_separate_runs(space, batch) -> None:
-    network = build(space, STRONG)
+def test_shared_passes_give_the_scores_of_separate_runs(build, cells, space, batch) -> None:
+    network = build(cells["strong"])
     together = score(network, batch, ALL, seed=3)
 
     for name in ALL:
@@ -67,8 +63,8 @@ def test_shared_passes_give_the_scores_of_separate_runs(space, batch) -> None:
         assert together[name] == pytest.approx(alone, rel=1e-6)
 
 
-def test_scoring_leaves_the_weights_and_the_mode_unchanged(space, batch) -> None:
-    network = build(space, STRONG).eval()
+def test_scoring_leaves_the_weights_and_the_mode_unchanged(build, cells, space, batch) -> None:
+    network = build(cells["strong"]).eval()
     before = {k: v.detach().clone() for k, v in network.named_parameters()}
 
     score(network, batch, ALL, seed=0)
@@ -78,16 +74,16 @@ def test_scoring_leaves_the_weights_and_the_mode_unchanged(space, batch) -> None
         assert torch.equal(dict(network.named_parameters())[key], value), key
 
 
-def test_non_finite_scores_become_the_floor(space, batch) -> None:
+def test_non_finite_scores_become_the_floor(build, cells, space, batch) -> None:
     register("test_nan", lambda context: float("nan"))
     try:
-        assert score(build(space, STRONG), batch, ["test_nan"]) == {"test_nan": FLOOR}
+        assert score(build(cells["strong"]), batch, ["test_nan"]) == {"test_nan": FLOOR}
     finally:
         del PROXIES["test_nan"]
 
 
-def test_bad_names_and_batches_are_explained(space, batch) -> None:
-    network = build(space, STRONG)
+def test_bad_names_and_batches_are_explained(build, cells, space, batch) -> None:
+    network = build(cells["strong"])
 
     with pytest.raises(ValueError, match="Unknown proxy 'nope'"):
         score(network, batch, ["nope"])

@@ -6,11 +6,9 @@ import torch
 from optuna_nas.data import DigitsDataModule
 from optuna_nas.proxies import ProxyScorer
 from optuna_nas.proxies import minibatch
-from tests.proxies.conftest import STRONG
-from tests.proxies.conftest import WEAK
 
 
-def test_scorer_draws_a_seeded_batch_and_sizes_networks_from_the_data(space) -> None:
+def test_scorer_draws_a_seeded_batch_and_sizes_networks_from_the_data(cells, space) -> None:
     datamodule = DigitsDataModule(batch_size=8, seed=0)
     scorer = ProxyScorer(search_space=space, proxy="params", datamodule=datamodule, seed=1)
 
@@ -18,10 +16,10 @@ def test_scorer_draws_a_seeded_batch_and_sizes_networks_from_the_data(space) -> 
     again, _ = minibatch(DigitsDataModule(batch_size=8, seed=0), batch_size=64, seed=1)
     assert inputs.shape == (64, 1, 8, 8) and torch.equal(inputs, again)
     assert scorer.in_channels == 1 and scorer.num_classes == 10
-    assert scorer.score(space.parse(STRONG)) > scorer.score(space.parse(WEAK))
+    assert scorer.score(space.parse(cells["strong"])) > scorer.score(space.parse(cells["weak"]))
 
 
-def test_scorer_caches_by_isomorphism_and_ranks_with_the_ensemble(space, batch) -> None:
+def test_scorer_caches_by_isomorphism_and_ranks_with_the_ensemble(cells, space, batch) -> None:
     scorer = ProxyScorer(
         search_space=space, proxy="ensemble", ensemble=["params", "synflow"], batch=batch
     )
@@ -30,7 +28,7 @@ def test_scorer_caches_by_isomorphism_and_ranks_with_the_ensemble(space, batch) 
     other = space.parse("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|none~1|none~2|")
     assert space.isomorphism_key(one) == space.isomorphism_key(other)
 
-    values = scorer.rank([space.parse(WEAK), space.parse(STRONG), one])
+    values = scorer.rank([space.parse(cells["weak"]), space.parse(cells["strong"]), one])
     assert values[1] == 1.0 and values[0] < values[1]
     with pytest.raises(ValueError, match="call `rank`"):
         scorer.score(one)
