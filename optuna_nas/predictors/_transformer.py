@@ -75,7 +75,7 @@ class _EnsembleEncoder(nn.Module):
     Each member is a pre-norm Transformer encoder (Vaswani et al., NeurIPS 2017) with its own
     token embedding, ``layers`` blocks of multi-head self-attention and a feed-forward network,
     and a linear head reading the summary token. Weights carry a leading member dimension, so
-    one ``einsum`` serves the whole ensemble.
+    one batched matrix product serves the whole ensemble.
     """
 
     def __init__(
@@ -135,7 +135,7 @@ class _EnsembleEncoder(nn.Module):
             n1, b1, qkv_w, out_w, n2, b2, ff_w, ff_b, ff_o = self.blocks[9 * layer : 9 * layer + 9]
 
             h = functional.layer_norm(x, (width,)) * n1[:, :, None] + b1[:, :, None]
-            qkv = torch.einsum("mbld,mde->mble", h, qkv_w)
+            qkv = h @ qkv_w[:, None]
             q, k, v = (
                 part.reshape(members, batch, length, heads, -1).transpose(2, 3)
                 for part in qkv.chunk(3, dim=-1)
@@ -143,14 +143,14 @@ class _EnsembleEncoder(nn.Module):
             scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
             attention = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
             mixed = (attention @ v).transpose(2, 3).reshape(members, batch, length, width)
-            x = x + torch.einsum("mbld,mde->mble", mixed, out_w)
+            x = x + mixed @ out_w[:, None]
 
             h = functional.layer_norm(x, (width,)) * n2[:, :, None] + b2[:, :, None]
-            h = functional.gelu(torch.einsum("mbld,mde->mble", h, ff_w) + ff_b[:, :, None])
-            x = x + torch.einsum("mble,med->mbld", h, ff_o)
+            h = functional.gelu(h @ ff_w[:, None] + ff_b[:, :, None])
+            x = x + h @ ff_o[:, None]
 
         summary = functional.layer_norm(x[:, :, 0], (width,))
-        return torch.einsum("mbd,mdo->mbo", summary, self.head).squeeze(-1) + self.head_bias
+        return (summary @ self.head).squeeze(-1) + self.head_bias
 
 
 class TransformerPredictor:
@@ -252,7 +252,7 @@ class TransformerPredictor:
         better = (target[:, None] > target[None, :]).float()[None]
 
         optimizer = torch.optim.Adam(
-            model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay, foreach=True
         )
         for _ in range(self.epochs):
             prediction = model(tokens, padding)
