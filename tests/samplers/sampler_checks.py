@@ -46,64 +46,11 @@ def nb201_score(space: NASBench201Space, arch: Architecture) -> float:
     return sum(w * x for w, x in zip(table, space.encode(arch, "path"), strict=True))
 
 
-# A worker process: optimize the synthetic NAS-Bench-201 objective on a shared storage.
-WORKER = """
-import json, random, sys, time
-import optuna
-import optuna_nas.samplers as samplers
-from optuna_nas.spaces import NASBench201Space
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-name, kwargs, storage, study_name, n_trials, pause = sys.argv[1:7]
-space = NASBench201Space()
-weights = random.Random(7).random
-table = [weights() for _ in range(84)]
-sampler = getattr(samplers, name)(search_space=space, **json.loads(kwargs))
-storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(storage))
-study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
-
-def objective(trial):
-    arch = space.suggest(trial)
-    time.sleep(float(pause))
-    return sum(w * x for w, x in zip(table, space.encode(arch, "path"), strict=True))
-
-study.optimize(objective, n_trials=int(n_trials))
-"""
-
-
 def nb201_objective(space: NASBench201Space) -> Any:
     def objective(trial: optuna.trial.Trial) -> float:
         return nb201_score(space, space.suggest(trial))
 
     return objective
-
-
-def run_worker(
-    tmp_path: Any, name: str, kwargs: dict[str, Any], storage: str, n_trials: int, pause: float
-) -> Any:
-    """Start a worker process (returns the ``subprocess.Popen``)."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(tmp_path) / "worker.py"
-    script.write_text(WORKER)
-    root = Path(__file__).resolve().parents[2]
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(script),
-            name,
-            json.dumps(kwargs),
-            storage,
-            "s",
-            str(n_trials),
-            str(pause),
-        ],
-        cwd=root,
-        env={**__import__("os").environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"},
-    )
 
 
 def journal(path: str) -> optuna.storages.JournalStorage:
@@ -147,8 +94,9 @@ def check_resume(
 ) -> None:
     """A study continued by a new sampler makes the proposals of one run straight through.
 
-    With ``new_process`` the continuation runs in another Python process; otherwise a fresh
-    sampler object (which has none of the first one's caches) continues in this process.
+    With ``new_process`` the continuation runs in a forked process (see :func:`fork_worker`);
+    otherwise a fresh sampler object (which has none of the first one's caches) continues in
+    this process.
     """
     straight = optuna.create_study(direction="maximize", sampler=factory(5))
     straight.optimize(nb201_objective(space), n_trials=n_first + n_second)
@@ -159,8 +107,9 @@ def check_resume(
     )
     resumed.optimize(nb201_objective(space), n_trials=n_first)
     if new_process:
-        process = run_worker(tmp_path, name, {**kwargs, "seed": 5}, path, n_second, 0.0)
-        assert process.wait(timeout=120) == 0
+        process = fork_worker(path, name, {**kwargs, "seed": 5}, n_second, 0.0)
+        process.join(timeout=120)
+        assert process.exitcode == 0
     else:
         continued = optuna.load_study(study_name="s", storage=journal(path), sampler=factory(5))
         continued.optimize(nb201_objective(space), n_trials=n_second)
@@ -195,16 +144,52 @@ def check_interleaved_workers(factory: Any, space: NASBench201Space, n_trials: i
     return study_a, first, second
 
 
+def _worker(path: str, name: str, kwargs: dict[str, Any], n_trials: int, pause: float) -> None:
+    """Run in a forked process: optimize the synthetic objective on a shared journal."""
+    import time
+
+    import optuna_nas.samplers as samplers
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = NASBench201Space()
+    sampler = getattr(samplers, name)(search_space=space, **kwargs)
+    study = optuna.load_study(study_name="s", storage=journal(path), sampler=sampler)
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        arch = space.suggest(trial)
+        time.sleep(pause)
+        return nb201_score(space, arch)
+
+    study.optimize(objective, n_trials=n_trials)
+
+
+def fork_worker(path: str, name: str, kwargs: dict[str, Any], n_trials: int, pause: float) -> Any:
+    """Start a forked worker process on the journal at ``path`` (a started ``Process``).
+
+    Forking keeps the imports of this process, so workers start at once. Only for samplers
+    that run no torch code in the worker: OpenMP is not safe across a fork.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    process = context.Process(target=_worker, args=(path, name, kwargs, n_trials, pause))
+    process.start()
+    return process
+
+
 def check_shared_storage(
     tmp_path: Any, name: str, kwargs: dict[str, Any], space: NASBench201Space, n_trials: int
 ) -> None:
-    """Two processes on one storage both search, and see each other's architectures."""
+    """Two processes on one storage both search, and see each other's architectures.
+
+    The processes are forked, so they start without importing anything again.
+    """
     path = str(tmp_path / "shared.log")
     optuna.create_study(direction="maximize", storage=journal(path), study_name="s")
-    workers = [
-        run_worker(tmp_path, name, {**kwargs, "seed": 11}, path, n_trials, 0.02) for _ in range(2)
-    ]
-    assert [w.wait(timeout=120) for w in workers] == [0, 0]
+    workers = [fork_worker(path, name, {**kwargs, "seed": 11}, n_trials, 0.01) for _ in range(2)]
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
 
     study = optuna.load_study(study_name="s", storage=journal(path))
     trials = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])

@@ -84,17 +84,8 @@ def test_failed_and_pruned_trials_are_seen_but_not_parents(nb201: NASBench201Spa
     assert len(history.seen_keys) == 50
 
 
-def test_resume_in_a_new_sampler(tmp_path, nb201: NASBench201Space) -> None:
-    check_resume(
-        tmp_path,
-        "RegularizedEvolutionSampler",
-        {},
-        _factory(nb201),
-        nb201,
-        20,
-        15,
-        new_process=False,
-    )
+def test_resume_in_a_new_process(tmp_path, nb201: NASBench201Space) -> None:
+    check_resume(tmp_path, "RegularizedEvolutionSampler", {}, _factory(nb201), nb201, 20, 15)
 
 
 def test_two_processes_share_a_storage(tmp_path, nb201: NASBench201Space) -> None:

@@ -76,7 +76,7 @@ def test_failed_and_pruned_trials_give_no_reward(nb201: NASBench201Space) -> Non
     assert len(keys) == 30
 
 
-def test_resume_in_a_new_process(tmp_path, nb201: NASBench201Space) -> None:
+def test_resume_in_a_new_sampler(tmp_path, nb201: NASBench201Space) -> None:
     check_resume(
         tmp_path, "REINFORCESampler", {}, _factory(nb201), nb201, 15, 10, new_process=False
     )
