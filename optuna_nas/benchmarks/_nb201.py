@@ -185,7 +185,7 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 
 def plot_curves(runs: Sequence[RunResult], optimum: float, path: str | os.PathLike[str]) -> None:
-    """Write a PNG of each strategy's mean best-so-far curve with a band of one std."""
+    """Write a PNG of each strategy's mean best-so-far curve with its interquartile band."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,21 +196,22 @@ def plot_curves(runs: Sequence[RunResult], optimum: float, path: str | os.PathLi
     lows = []
     for name in dict.fromkeys(r.strategy for r in runs):
         curves = np.array([r.best for r in runs if r.strategy == name], dtype=float)
-        mean = np.nanmean(curves, axis=0)
-        std = np.nanstd(curves, axis=0)
         steps = np.arange(1, curves.shape[1] + 1)
+        mean = np.nanmean(curves, axis=0)
+        low, high = np.nanpercentile(curves, [25, 75], axis=0)
+
         axes.plot(steps, mean, label=name)
-        axes.fill_between(steps, mean - std, mean + std, alpha=0.2)
-        start = min(9, curves.shape[1] - 1)
-        lows.append(float(mean[start] - std[start]))
+        axes.fill_between(steps, low, high, alpha=0.2)
+        lows.append(float(low[min(9, curves.shape[1] - 1)]))
 
     axes.axhline(optimum, color="black", linestyle="--", linewidth=1, label="optimum")
     axes.set_xscale("log")
-    low = min(lows) if lows else optimum
-    if math.isfinite(low) and low != optimum:
-        axes.set_ylim(min(low, optimum), max(low, optimum) + 0.05 * abs(optimum - low))
+    bottom = min(lows) if lows else optimum
+    if math.isfinite(bottom) and bottom != optimum:
+        margin = 0.05 * abs(optimum - bottom)
+        axes.set_ylim(min(bottom, optimum) - margin, max(bottom, optimum) + margin)
     axes.set_xlabel("trials")
-    axes.set_ylabel("best value so far (mean ± std over seeds)")
+    axes.set_ylabel("best value so far (mean, 25-75% band)")
     axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
