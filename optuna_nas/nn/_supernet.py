@@ -6,6 +6,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
+from torch.utils.data import Sampler
 
 from optuna_nas.nn._child import NB201Network
 from optuna_nas.nn._ops import ResidualReduction
@@ -375,6 +377,8 @@ class SupernetModule(pl.LightningModule):
         tau: Initial and final Gumbel-softmax temperature (``gdas``).
         schedule_steps: Steps over which the learning rate, temperature and auxiliary skip
             are annealed.
+        hessian_epsilon: Norm of the finite-difference step of the second-order gradient
+            (DARTS uses 0.01).
         seed: Seed of the paths, the Gumbel noise and the architecture parameters.
     """
 
@@ -393,6 +397,7 @@ class SupernetModule(pl.LightningModule):
         arch_weight_decay: float = 1e-3,
         tau: tuple[float, float] = (10.0, 0.1),
         schedule_steps: int = 1000,
+        hessian_epsilon: float = 0.01,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -416,6 +421,7 @@ class SupernetModule(pl.LightningModule):
         self.arch_weight_decay = arch_weight_decay
         self.tau = (float(tau[0]), float(tau[1]))
         self.schedule_steps = schedule_steps
+        self.hessian_epsilon = hessian_epsilon
         self.seed = seed
         self.steps_done = 0
 
@@ -579,7 +585,7 @@ class SupernetModule(pl.LightningModule):
 
         ``w' = w - xi * dL_train/dw`` (with the weights' momentum and decay), then
         ``dL_val(w')/da - xi * (dL_train(w+)/da - dL_train(w-)/da) / (2 eps)`` with
-        ``w± = w ± eps * dL_val(w')/dw'`` and ``eps = 0.01 / ||dL_val(w')/dw'||``.
+        ``w± = w ± eps * dL_val(w')/dw'`` and ``eps = hessian_epsilon / ||dL_val(w')/dw'||``.
         """
         weights = self.weight_parameters()
         xi = self.current_lr()
@@ -607,7 +613,7 @@ class SupernetModule(pl.LightningModule):
             for w, g in zip(weights, grads[1:], strict=True)
         ]
         norm = torch.sqrt(sum((v * v).sum() for v in vector))
-        eps = 0.01 / (float(norm) + 1e-12)
+        eps = self.hessian_epsilon / (float(norm) + 1e-12)
 
         # The finite-difference Hessian-vector product around the original weights.
         def arch_grad_at(sign: float) -> torch.Tensor:
@@ -795,16 +801,31 @@ def _search_loaders(
     size = batch_size or datamodule.batch_size
 
     def loader(split: str, offset: int) -> DataLoader:
-        generator = torch.Generator().manual_seed(module.seed * 1_000_003 + stream * 2 + offset)
         dataset = datamodule.dataset(split)
+        seed = module.seed * 1_000_003 + stream * 2 + offset
         return DataLoader(
             dataset,
             batch_size=min(size, len(dataset)),
-            shuffle=True,
-            drop_last=len(dataset) >= size,
-            generator=generator,
+            sampler=_SeededShuffle(len(dataset), seed),
         )
 
     if not module.bilevel:
         return loader("train", 0)
     return {"train": loader("train", 0), "val": loader("val", 1)}
+
+
+class _SeededShuffle(Sampler[int]):
+    """A new seeded permutation per pass (picklable for DDP spawn, unlike a generator)."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.seed = seed
+        self.passes = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + 7919 * self.passes)
+        self.passes += 1
+        return iter(torch.randperm(self.size, generator=generator).tolist())

@@ -53,10 +53,11 @@ class DARTSSampler(OneShotSampler):
     on every edge whose weight decays from 1 to 0. ``remedy="none"`` is plain DARTS.
 
     Each trial trains the supernet for ``steps_per_trial`` more bilevel steps and proposes
-    the architecture derived from the parameters (the top op of every edge, as NAS-Bench-201
-    derives DARTS cells). When that architecture, or one isomorphic to it, is already in the
-    study, the next-best one by the sum of the edges' log-probabilities is proposed, so a
-    study holds the derived architectures of successive search stages. The derived
+    the architecture derived from the parameters: the top op of every edge, leaving out the
+    ``none`` op as DARTS's derivation leaves out the zero op (``exclude_none=False`` keeps
+    it, as NAS-Bench-201's re-implementation does). When that architecture, or one
+    isomorphic to it, is already in the study, the next-best one by the sum of the edges'
+    log-probabilities is proposed, so a study holds the derived architectures of successive search stages. The derived
     architecture and the op probabilities are stored in each trial's system attributes
     ``darts:derived`` and ``darts:probabilities``.
 
@@ -65,6 +66,7 @@ class DARTSSampler(OneShotSampler):
         datamodule: The data: weights train on its ``train`` split, the architecture
             parameters on its ``val`` split.
         remedy: ``"gdas"`` (default), ``"darts-"`` or ``"none"`` (plain DARTS).
+        exclude_none: Derive cells without the ``none`` op while any such cell is unseen.
         order: 1 (first order) or 2 (second order, the unrolled hypergradient).
         directory: Where to write the supernet checkpoint; a temporary folder by default.
         steps_per_trial: Bilevel steps before each proposal.
@@ -94,6 +96,7 @@ class DARTSSampler(OneShotSampler):
         search_space: SearchSpace,
         datamodule: ArrayDataModule,
         remedy: str = "gdas",
+        exclude_none: bool = True,
         order: int = 1,
         directory: str | os.PathLike[str] | None = None,
         steps_per_trial: int = 50,
@@ -127,6 +130,7 @@ class DARTSSampler(OneShotSampler):
             },
         )
         self.remedy = remedy
+        self.exclude_none = exclude_none
         self.method = REMEDIES[remedy]
         self.order = order
 
@@ -160,9 +164,12 @@ class DARTSSampler(OneShotSampler):
     def ranked(self, alpha: torch.Tensor) -> Iterator[Architecture]:
         """Yield every architecture by decreasing sum of its ops' log-probabilities.
 
-        The first is the derived architecture: the top op of every edge.
+        The first is the derived architecture: the top op of every edge. With
+        :attr:`exclude_none`, cells with a ``none`` edge come after all others.
         """
         log_probs = torch.log_softmax(alpha, dim=-1).numpy()
+        if self.exclude_none:
+            log_probs[:, NB201_OPS.index("none")] = -np.inf
         edges, ops = log_probs.shape
 
         grid = np.array(list(itertools.product(range(ops), repeat=edges)))
