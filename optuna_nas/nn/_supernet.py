@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -789,7 +790,11 @@ def fit_supernet(
     options["callbacks"] = [*options.get("callbacks", []), _SaveCheckpoint(path)]
 
     trainer = pl.Trainer(**options)
-    trainer.fit(module, train_dataloaders=loaders, ckpt_path=resume, weights_only=True)
+    with warnings.catch_warnings():
+        # Every fit draws its batches afresh (seeded by the step count), so resuming "mid
+        # epoch" without the loader's position is intended here.
+        warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended")
+        trainer.fit(module, train_dataloaders=loaders, ckpt_path=resume, weights_only=True)
 
     return torch.load(path, map_location="cpu", weights_only=True)
 

@@ -146,6 +146,9 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
         module.paths = paths
 
         steps = self.steps_for(study)
+        # TODO: processes sharing one storage each resume from and rewrite the same
+        # checkpoint without a file lock, so concurrent fits lose each other's steps; run
+        # one-shot searches in one process (use DDP for more workers).
         with self._fit_lock, torch.random.fork_rng():
             return fit_supernet(
                 module,
