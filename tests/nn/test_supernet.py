@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -237,49 +234,23 @@ def test_fits_resume_from_the_lightning_checkpoint(
     assert load_supernet(str(path)).config["num_classes"] == 10
 
 
-_DDP_SCRIPT = """
-import sys
-import torch
-from optuna_nas.data import DigitsDataModule
-from optuna_nas.nn import NB201Supernet, SupernetModule, fit_supernet
-
-if __name__ == "__main__":
-    torch.manual_seed(0)
-    supernet = NB201Supernet(channels=4, cells_per_stage=1, in_channels=1, num_classes=10)
-    module = SupernetModule(supernet, method="gdas", schedule_steps=10)
-    fit_supernet(
-        module,
-        datamodule=DigitsDataModule(batch_size=32, limit=300),
-        steps=2,
-        checkpoint=sys.argv[1],
-        trainer_kwargs={"devices": 2, "strategy": "ddp_spawn_find_unused_parameters_true"},
-    )
-"""
-
-
 @pytest.mark.slow
-def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
-    # Spawned processes cannot inherit pytest's captured streams, so the fit runs in a
-    # fresh interpreter, as a user's script would.
-    script = tmp_path / "ddp.py"
-    script.write_text(_DDP_SCRIPT, encoding="utf-8")
+def test_ddp_on_two_cpu_processes(
+    tmp_path: Path, digits: DigitsDataModule, capfd: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "supernet.ckpt"
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    trainer_kwargs = {"devices": 2, "strategy": "ddp_spawn_find_unused_parameters_true"}
 
-    run = subprocess.run(
-        [sys.executable, str(script), str(path)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        cwd=tmp_path,
+    checkpoint = fit_supernet(
+        small_module("gdas"),
+        datamodule=digits,
+        steps=2,
+        checkpoint=path,
+        trainer_kwargs=trainer_kwargs,
     )
 
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "Starting with 2 processes" in run.stderr + run.stdout
-    checkpoint = torch.load(path, weights_only=True)
     assert checkpoint["supernet_method"]["steps_done"] == 2
     assert checkpoint["global_step"] == 4
     assert torch.isfinite(checkpoint["state_dict"]["arch_parameters"]).all()
+    output = "".join(capfd.readouterr())
+    assert "MEMBER: 1/2" in output and "MEMBER: 2/2" in output  # both ranks trained
