@@ -569,7 +569,7 @@ class SupernetModule(pl.LightningModule):
             loss = F.cross_entropy(self._mixed(val_batch[0], noise), val_batch[1])
             (gradient,) = torch.autograd.grad(loss, [self.arch_parameters])
         else:
-            loss, gradient = self._unrolled_gradient(val_batch, train_batch, noise, optimizer)
+            loss, gradient = self._unrolled_gradient(val_batch, train_batch, noise)
 
         self.arch_parameters.grad = self._all_reduce(gradient)
         optimizer.step()
@@ -580,7 +580,6 @@ class SupernetModule(pl.LightningModule):
         val_batch: tuple[torch.Tensor, torch.Tensor],
         train_batch: tuple[torch.Tensor, torch.Tensor],
         noise: torch.Tensor | None,
-        optimizer: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """DARTS's second-order gradient of the validation loss at the unrolled weights.
 
