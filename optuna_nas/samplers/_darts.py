@@ -57,9 +57,9 @@ class DARTSSampler(OneShotSampler):
     ``none`` op as DARTS's derivation leaves out the zero op (``exclude_none=False`` keeps
     it, as NAS-Bench-201's re-implementation does). When that architecture, or one
     isomorphic to it, is already in the study, the next-best one by the sum of the edges'
-    log-probabilities is proposed, so a study holds the derived architectures of successive search stages. The derived
-    architecture and the op probabilities are stored in each trial's system attributes
-    ``darts:derived`` and ``darts:probabilities``.
+    log-probabilities is proposed, so a study holds the derived architectures of successive
+    search stages. The derived architecture and the op probabilities are stored in each
+    trial's system attributes ``darts:derived`` and ``darts:probabilities``.
 
     Args:
         search_space: A :class:`optuna_nas.spaces.NASBench201Space`.
