@@ -14,7 +14,10 @@ from optuna_nas.evaluators._proxy import ProxyEvaluator
 from optuna_nas.pruners import ZeroCostPruner
 from optuna_nas.spaces import NASBench201Space
 
-STRONG = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+STRONG = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 

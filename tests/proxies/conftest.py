@@ -10,7 +10,10 @@ import torch
 from optuna_nas.spaces import Architecture
 from optuna_nas.spaces import NASBench201Space
 
-STRONG = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+STRONG = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 # A chain of skip connections: no parameters in the cell, one path.
 WEAK = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
