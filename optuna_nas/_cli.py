@@ -39,7 +39,7 @@ _CHATTY_LOGGERS = (
 class StudySchema:
     name: str = "optuna-nas"
     storage: str | None = "sqlite:///optuna_nas.db"
-    n_trials: int | None = 8
+    n_trials: int | None = 10
     timeout: float | None = None
     directions: list[str] = dataclasses.field(default_factory=lambda: ["maximize"])
     leaderboard: int = 10

@@ -1,6 +1,7 @@
 """Evaluators: callables ``(trial, architecture) -> value(s)``."""
 
 from optuna_nas.evaluators._base import Evaluator
+from optuna_nas.evaluators._proxy import ProxyEvaluator
 from optuna_nas.evaluators._supernet import SupernetEvaluator
 from optuna_nas.evaluators._tabular import TabularEvaluator
 from optuna_nas.evaluators._tabular import load_table
@@ -10,6 +11,7 @@ from optuna_nas.evaluators._train import TrialReportCallback
 
 __all__ = [
     "Evaluator",
+    "ProxyEvaluator",
     "SupernetEvaluator",
     "TabularEvaluator",
     "TrainEvaluator",
