@@ -77,9 +77,8 @@ class ConfigError(ValueError):
 
 def _quiet(verbose: bool) -> None:
     # The job (not the library) decides how loud the run is. Lightning sets its loggers'
-    # levels when imported, so import it first.
+    # levels when it is imported, so this runs after the evaluator and sampler are built.
     import optuna
-    import pytorch_lightning  # noqa: F401
 
     level = logging.INFO if verbose else logging.WARNING
     for name in _CHATTY_LOGGERS:
@@ -90,6 +89,30 @@ def _quiet(verbose: bool) -> None:
         warnings.filterwarnings("ignore", module=r"pytorch_lightning\..*")
         warnings.filterwarnings("ignore", module=r"lightning_fabric\..*")
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
+def _fast_sqlite() -> None:
+    """Put the job's SQLite files (Optuna's storage, MLflow's store) in write-ahead-log mode.
+
+    Every suggested parameter and every MLflow call is one transaction; in SQLite's default
+    mode each commit waits for the disk, which made a 100-trial tabular study spend most of its
+    time in fsync. WAL with ``synchronous=NORMAL`` stays crash-safe for committed trials (a
+    power cut may lose the last few commits, not corrupt the file) and lets several worker
+    processes read while one writes. Only SQLite connections opened by this process change.
+    """
+    import sqlite3
+
+    import sqlalchemy
+
+    def configure(connection: Any, _: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", configure):
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", configure)
 
 
 def _instantiate(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
@@ -150,8 +173,9 @@ def run_job(cfg: DictConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
     from optuna_nas._study import summarize
     from optuna_nas.tracking import MLflowTracker
 
-    _quiet(bool(cfg.verbose))
     parts = build(cfg)
+    _quiet(bool(cfg.verbose))
+    _fast_sqlite()
 
     study = create_or_resume_study(
         study_name=cfg.study.name,
