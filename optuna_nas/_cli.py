@@ -174,6 +174,8 @@ def run_job(cfg: DictConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
     from optuna_nas.tracking import MLflowTracker
 
     parts = build(cfg)
+    if cfg.tracking.enabled:
+        import mlflow  # noqa: F401  (MLflow, too, sets its log level when imported)
     _quiet(bool(cfg.verbose))
     _fast_sqlite()
 
