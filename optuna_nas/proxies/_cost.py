@@ -7,15 +7,14 @@ et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021; Krishnakumar et al.,
 
 from __future__ import annotations
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
+from optuna_nas.nn import count_flops
+from optuna_nas.nn import count_parameters
 from optuna_nas.proxies._context import ProxyContext
 
 
 def params(context: ProxyContext) -> float:
     """The number of trainable parameters."""
-    return float(sum(p.numel() for p in context.network.parameters() if p.requires_grad))
+    return float(count_parameters(context.network))
 
 
 def flops(context: ProxyContext) -> float:
@@ -24,12 +23,4 @@ def flops(context: ProxyContext) -> float:
     Counted by :class:`torch.utils.flop_counter.FlopCounterMode` in evaluation mode (a
     multiply-add counts as two operations).
     """
-    network = context.network
-    was_training = network.training
-    network.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            network(context.inputs[:1])
-    finally:
-        network.train(was_training)
-    return float(counter.get_total_flops())
+    return float(count_flops(context.network, context.inputs[:1]))
