@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from optuna_nas._lazy import lazy_exports
 from optuna_nas.nn._child import NB201Cell
 from optuna_nas.nn._child import NB201Network
+from optuna_nas.nn._child import NB201Skeleton
 from optuna_nas.nn._measure import count_flops
 from optuna_nas.nn._measure import count_parameters
 from optuna_nas.nn._ops import OPS
@@ -49,6 +50,7 @@ __all__ = [
     "MixedEdge",
     "NB201Cell",
     "NB201Network",
+    "NB201Skeleton",
     "NB201Supernet",
     "NonFiniteLossError",
     "OPS",

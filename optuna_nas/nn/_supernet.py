@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data import Sampler
 
 from optuna_nas.nn._child import NB201Network
-from optuna_nas.nn._ops import ResidualReduction
+from optuna_nas.nn._child import NB201Skeleton
 from optuna_nas.nn._ops import build_op
 from optuna_nas.spaces import NB201_EDGES
 from optuna_nas.spaces import NB201_NODES
@@ -123,7 +123,7 @@ class SupernetCell(nn.Module):
         return nodes[-1]
 
 
-class NB201Supernet(nn.Module):
+class NB201Supernet(NB201Skeleton):
     """The NAS-Bench-201 network with every candidate op on every edge of every cell.
 
     The macro skeleton is :class:`optuna_nas.nn.NB201Network`'s, with the same module names,
@@ -161,7 +161,6 @@ class NB201Supernet(nn.Module):
         affine: bool = True,
         track_running_stats: bool = True,
     ) -> None:
-        super().__init__()
         for name, value in (
             ("channels", channels),
             ("cells_per_stage", cells_per_stage),
@@ -171,6 +170,15 @@ class NB201Supernet(nn.Module):
             if value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, but got {value}.")
 
+        super().__init__(
+            lambda width: SupernetCell(
+                width, affine=affine, track_running_stats=track_running_stats
+            ),
+            channels=channels,
+            cells_per_stage=cells_per_stage,
+            in_channels=in_channels,
+            num_classes=num_classes,
+        )
         self.config = {
             "channels": channels,
             "cells_per_stage": cells_per_stage,
@@ -179,27 +187,6 @@ class NB201Supernet(nn.Module):
             "affine": affine,
             "track_running_stats": track_running_stats,
         }
-
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-        )
-
-        layers: list[nn.Module] = []
-        width = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(width, width * 2))
-                width *= 2
-            layers.extend(
-                SupernetCell(width, affine=affine, track_running_stats=track_running_stats)
-                for _ in range(cells_per_stage)
-            )
-        self.cells = nn.ModuleList(layers)
-
-        self.head = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=False))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(width, num_classes)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -239,8 +226,7 @@ class NB201Supernet(nn.Module):
                 out = layer(out, choices=choices, weights=weights, hard=hard, aux_skip=aux_skip)
             else:
                 out = layer(out)
-        out = self.pool(self.head(out)).flatten(1)
-        return self.classifier(out)
+        return self.classify(out)
 
     @staticmethod
     def indices(arch: Choices) -> list[int]:
