@@ -713,6 +713,8 @@ class _SaveCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         partial = self.path.with_name(self.path.name + ".partial")
+        # Lightning's `weights_only=False` here means "save the optimiser states too"; the
+        # checkpoint is plain tensors and is loaded back with torch's `weights_only=True`.
         trainer.save_checkpoint(partial, weights_only=False)
         if trainer.is_global_zero:
             os.replace(partial, self.path)

@@ -118,7 +118,10 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
         """Return a freshly initialised (seeded) supernet module of the space and the data."""
         self.datamodule.setup()
         space = self.search_space
-        assert isinstance(space, NASBench201Space)
+        if not isinstance(space, NASBench201Space):
+            raise TypeError(
+                f"One-shot samplers need a NASBench201Space, but got {type(space).__name__}."
+            )
 
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
