@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import torch
 
 from optuna_nas.spaces import NASBench201Space
 
@@ -18,6 +19,13 @@ NB201_TABLE = SHARED / "benchmarks" / "nb201_cifar10.csv"
 def space() -> NASBench201Space:
     """A NAS-Bench-201 space small enough to train on a CPU in a test."""
     return NASBench201Space(channels=4, cells_per_stage=1)
+
+
+@pytest.fixture
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """One seeded minibatch of eight 8x8 RGB images with labels 0..7."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(8, 3, 8, 8, generator=generator), torch.arange(8) % 10
 
 
 @pytest.fixture

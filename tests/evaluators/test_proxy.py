@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import optuna
 import pytest
-import torch
 from hydra import compose
 from hydra import initialize_config_dir
 from hydra.utils import instantiate
@@ -12,24 +11,12 @@ import optuna_nas.evaluators
 from optuna_nas._hydra import CONFIG_DIR
 from optuna_nas.evaluators._proxy import ProxyEvaluator
 from optuna_nas.pruners import ZeroCostPruner
-from optuna_nas.spaces import NASBench201Space
 
 STRONG = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
     "+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 )
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-
-
-@pytest.fixture
-def space() -> NASBench201Space:
-    return NASBench201Space(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture
-def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    return torch.randn(8, 3, 8, 8, generator=generator), torch.arange(8) % 10
 
 
 def test_the_proxy_score_is_the_objective_and_is_recorded(space, batch) -> None:

@@ -26,11 +26,6 @@ def cells() -> dict[str, str]:
 
 
 @pytest.fixture
-def space() -> NASBench201Space:
-    return NASBench201Space(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(8, 3, 8, 8, generator=generator)

@@ -3,22 +3,10 @@ from __future__ import annotations
 import numpy as np
 import optuna
 import pytest
-import torch
 from optuna.trial import TrialState
 
 from optuna_nas.pruners import ZeroCostPruner
 from optuna_nas.spaces import NASBench201Space
-
-
-@pytest.fixture
-def space() -> NASBench201Space:
-    return NASBench201Space(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture
-def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    return torch.randn(8, 3, 8, 8, generator=generator), torch.arange(8) % 10
 
 
 def _objective(space: NASBench201Space, trained: list[int]):

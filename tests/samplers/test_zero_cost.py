@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import optuna
 import pytest
-import torch
 from hydra import compose
 from hydra import initialize_config_dir
 from hydra.utils import instantiate
@@ -11,17 +10,6 @@ import optuna_nas._cli  # noqa: F401  (registers the main job's config schema)
 from optuna_nas._hydra import CONFIG_DIR
 from optuna_nas.samplers._zero_cost import ZeroCostSampler
 from optuna_nas.spaces import NASBench201Space
-
-
-@pytest.fixture
-def space() -> NASBench201Space:
-    return NASBench201Space(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture
-def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    return torch.randn(8, 3, 8, 8, generator=generator), torch.arange(8) % 10
 
 
 def _run(sampler: ZeroCostSampler, space: NASBench201Space, n_trials: int) -> optuna.Study:
