@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
 import torch
-from hydra import compose
-from hydra import initialize_config_dir
 
-from optuna_nas._hydra import CONFIG_DIR
 from optuna_nas.data import DigitsDataModule
 from optuna_nas.evaluators import SupernetEvaluator
 from optuna_nas.nn import CHECKPOINT_ATTR
@@ -109,33 +105,3 @@ def test_bad_arguments_are_clear_errors(
         make_sampler(tiny_space, digits, baseline_decay=1.0)
     with pytest.raises(TypeError, match="must be a NASBench201Space"):
         ENASSampler(search_space=object(), datamodule=digits)  # type: ignore[arg-type]
-
-
-def test_a_tiny_search_in_the_main_job(tmp_path: Path) -> None:
-    strategy = "enas"
-    from optuna_nas._cli import run_job
-
-    overrides = [
-        f"strategy={strategy}",
-        "evaluator=supernet",
-        "evaluator.calibration_batches=1",
-        "dataset=digits",
-        "+dataset.limit=300",
-        "search_space.channels=4",
-        f"study.name=tiny-{strategy}",
-        f"study.storage=sqlite:///{tmp_path / 'study.db'}",
-        "study.n_trials=2",
-        "tracking.enabled=false",
-        f"strategy.sampler.directory={tmp_path / 'oneshot'}",
-        "strategy.sampler.steps_per_trial=2",
-        "strategy.sampler.warmup_steps=1",
-    ]
-    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose(config_name="config", overrides=overrides)
-
-    summary = run_job(cfg, tmp_path)
-
-    assert summary["n_complete"] == 2
-    written = json.loads((tmp_path / "summary.json").read_text())
-    assert all(trial["arch"] and trial["state"] == "COMPLETE" for trial in written["trials"])
-    assert (tmp_path / "oneshot" / f"tiny-{strategy}" / "supernet.ckpt").is_file()
