@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import signal
 
+import numpy as np
 import optuna
 import pytest
 import pytorch_lightning as pl
@@ -70,14 +71,17 @@ def test_pruner_stops_training(evaluator: TrainEvaluator, space) -> None:
     assert list(trial.intermediate_values) == [0]
 
 
+class _NaNDigits(DigitsDataModule):
+    """Digits with one corrupted pixel per image, so the very first loss is NaN."""
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        images, labels, test = super()._load()
+        images[:, :, 0, 0] = np.nan
+        return images, labels, test
+
+
 def test_nan_loss_fails_the_trial_with_its_reason(space) -> None:
-    evaluator = TrainEvaluator(
-        search_space=space,
-        datamodule=DigitsDataModule(limit=200),
-        epochs=1,
-        lr=1e30,
-        momentum=0.0,
-    )
+    evaluator = TrainEvaluator(search_space=space, datamodule=_NaNDigits(limit=200), epochs=1)
     study = optuna.create_study(direction="maximize")
     run_study(study, search_space=space, evaluator=evaluator, n_trials=2)
 
