@@ -75,7 +75,7 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         self,
         *,
         search_space: SearchSpace,
-        n_startup_trials: int = 10,
+        n_startup_trials: int = 5,
         n_parents: int = 5,
         n_mutations: int = 40,
         n_random_candidates: int = 0,
