@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from optuna_nas.data import DigitsDataModule
 from optuna_nas.spaces import NASBench201Space
 
 #: ``../shared`` beside the checkout: development data, absent on a user's machine.
@@ -19,6 +20,12 @@ NB201_TABLE = SHARED / "benchmarks" / "nb201_cifar10.csv"
 def space() -> NASBench201Space:
     """A NAS-Bench-201 space small enough to train on a CPU in a test."""
     return NASBench201Space(channels=4, cells_per_stage=1)
+
+
+@pytest.fixture
+def digits() -> DigitsDataModule:
+    """A small digits data module for quick supernet and sampler runs."""
+    return DigitsDataModule(batch_size=32, limit=300)
 
 
 @pytest.fixture

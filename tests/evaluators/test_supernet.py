@@ -22,11 +22,6 @@ ARCH = SPACE.make(
 
 
 @pytest.fixture
-def digits() -> DigitsDataModule:
-    return DigitsDataModule(batch_size=32, limit=300)
-
-
-@pytest.fixture
 def checkpoint(tmp_path: Path, digits: DigitsDataModule) -> Path:
     torch.manual_seed(0)
     supernet = NB201Supernet(channels=4, cells_per_stage=1, in_channels=1, num_classes=10)

@@ -190,11 +190,6 @@ def test_recalibration_gives_the_path_its_own_batch_statistics() -> None:
     assert stem_norm.momentum == 0.1
 
 
-@pytest.fixture
-def digits() -> DigitsDataModule:
-    return DigitsDataModule(batch_size=32, limit=300)
-
-
 def small_module(method: str, seed: int = 0) -> SupernetModule:
     torch.manual_seed(seed)
     supernet = NB201Supernet(channels=4, cells_per_stage=1, in_channels=1, num_classes=10)
