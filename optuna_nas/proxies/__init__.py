@@ -14,10 +14,12 @@ from optuna_nas.proxies._registry import expand
 from optuna_nas.proxies._registry import get_proxy
 from optuna_nas.proxies._registry import register
 from optuna_nas.proxies._registry import score
+from optuna_nas.proxies._scorer import DATA_FREE_PROXIES
 from optuna_nas.proxies._scorer import ProxyScorer
 from optuna_nas.proxies._scorer import minibatch
 
 __all__ = [
+    "DATA_FREE_PROXIES",
     "DEFAULT_ENSEMBLE",
     "ENSEMBLE",
     "FLOOR",

@@ -19,6 +19,9 @@ from optuna_nas.spaces import SearchSpace
 
 _logger = logging.getLogger(__name__)
 
+#: Proxies that read only the shape of the minibatch, not its values or labels.
+DATA_FREE_PROXIES: tuple[str, ...] = ("synflow", "zen", "params", "flops")
+
 
 def minibatch(
     datamodule: Any, *, batch_size: int = 64, seed: int = 0
@@ -117,6 +120,63 @@ class ProxyScorer:
         self._num_classes = num_classes
         self._cache: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def data_free(
+        cls,
+        *,
+        search_space: SearchSpace,
+        proxy: str = "synflow",
+        image_size: int = 16,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        batch_size: int = 4,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> ProxyScorer:
+        """Return a scorer of a proxy that reads no data, on a seeded Gaussian minibatch.
+
+        The proxies of :data:`DATA_FREE_PROXIES` use only the minibatch's shape (synflow runs
+        on an all-ones input, zen on Gaussian inputs), so they rank architectures before any
+        dataset is at hand, e.g. to warm-start a sampler.
+
+        Args:
+            search_space: The space of the architectures.
+            proxy: One of :data:`DATA_FREE_PROXIES`.
+            image_size: Height and width of the inputs.
+            in_channels: Input channels of the networks.
+            num_classes: Outputs of the networks.
+            batch_size: Examples of the Gaussian minibatch.
+            seed: Seed of the minibatch and of the networks' initialisation.
+            device: Where networks are scored.
+        """
+        if proxy not in DATA_FREE_PROXIES:
+            raise ValueError(
+                f"`proxy` must be a data-free proxy, one of {list(DATA_FREE_PROXIES)}, but got "
+                f"{proxy!r}."
+            )
+        if image_size < 1:
+            raise ValueError(f"`image_size` must be a positive integer, but got {image_size}.")
+        if batch_size < 2:
+            raise ValueError(f"`batch_size` must be at least 2, but got {batch_size}.")
+
+        # Gaussian rather than constant inputs: a constant batch would look like a network
+        # that ignores its input and score every architecture as degenerate.
+        generator = torch.Generator().manual_seed(seed)
+        inputs = torch.randn(batch_size, in_channels, image_size, image_size, generator=generator)
+        targets = torch.arange(batch_size) % num_classes
+        return cls(
+            search_space=search_space,
+            proxy=proxy,
+            batch=(inputs, targets),
+            num_classes=num_classes,
+            seed=seed,
+            device=device,
+        )
+
+    def __call__(self, arch: Architecture) -> float:
+        """Return the proxy score of ``arch``, as :meth:`score` (a single proxy only)."""
+        return self.score(arch)
 
     @property
     def is_ensemble(self) -> bool:

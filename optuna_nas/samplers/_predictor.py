@@ -64,9 +64,12 @@ class PredictorEvolutionSampler(ArchitectureSampler):
         encoding: ``"path"`` (decision and path tokens) or ``"decisions"``.
         max_train_size: The most trials the predictor learns from: beyond it, the better half
             and an even spread of the rest by rank.
-        startup_scorer: Optional cheap score (larger is better), e.g. a zero-cost proxy: the
+        startup_scorer: Optional cheap score (larger is better), e.g. a zero-cost proxy such
+            as :meth:`ProxyScorer.data_free(search_space=..., proxy="synflow")
+            <optuna_nas.proxies.ProxyScorer.data_free>` (the main job's default): the
             start-up trials then take the best of ``n_startup_candidates`` random unseen
-            architectures under it instead of a random one.
+            architectures under it instead of a random one. It must be deterministic, so that
+            a resumed study makes the same proposals.
         n_startup_candidates: Candidates screened per start-up trial with ``startup_scorer``.
         seed: Seed of every random choice and of the predictor.
     """

@@ -42,3 +42,18 @@ def test_scorer_caches_by_isomorphism_and_ranks_with_the_ensemble(cells, space, 
 def test_scorer_needs_data(space) -> None:
     with pytest.raises(ValueError, match="`batch` or a `datamodule`"):
         ProxyScorer(search_space=space)
+
+
+def test_data_free_scorer_ranks_without_a_dataset(cells, space) -> None:
+    scorer = ProxyScorer.data_free(search_space=space, proxy="synflow", image_size=8, seed=3)
+    again = ProxyScorer.data_free(search_space=space, proxy="synflow", image_size=8, seed=3)
+
+    strong, weak, empty = (space.parse(cells[k]) for k in ("strong", "weak", "empty"))
+    assert scorer(strong) == again(strong)
+    assert scorer(strong) > scorer(weak) > scorer(empty)
+    assert scorer.batch[0].shape == (4, 3, 8, 8)
+
+
+def test_data_free_scorer_refuses_proxies_that_read_data(space) -> None:
+    with pytest.raises(ValueError, match="data-free proxy.*'nwot'"):
+        ProxyScorer.data_free(search_space=space, proxy="nwot")

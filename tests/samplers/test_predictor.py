@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from hydra import compose
+from hydra import initialize_config_dir
+from hydra.utils import instantiate
 from sampler_checks import ToySpace
 from sampler_checks import check_interleaved_workers
 from sampler_checks import check_no_repeats
@@ -10,6 +13,9 @@ from sampler_checks import check_resume
 from sampler_checks import nb201_objective
 from sampler_checks import nb201_score
 
+import optuna_nas._cli  # noqa: F401  (registers the main job's config schema)
+from optuna_nas._hydra import CONFIG_DIR
+from optuna_nas.proxies import ProxyScorer
 from optuna_nas.samplers import PredictorEvolutionSampler
 from optuna_nas.spaces import NASBench201Space
 
@@ -131,3 +137,24 @@ def test_rejects_bad_arguments(nb201: NASBench201Space) -> None:
         PredictorEvolutionSampler(search_space=nb201, n_startup_trials=1)
     with pytest.raises(ValueError, match="`loss` must be one of"):
         PredictorEvolutionSampler(search_space=nb201, loss="hinge")
+
+
+def test_the_strategy_config_warm_starts_with_data_free_synflow() -> None:
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=["strategy=predictor", "search_space.channels=4", "seed=2"],
+        )
+    sampler = instantiate(cfg.strategy.sampler)
+
+    scorer = sampler.startup_scorer
+    assert isinstance(scorer, ProxyScorer) and scorer.proxy == "synflow" and scorer.seed == 2
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(nb201_objective(sampler.search_space), n_trials=2)
+    # Each start-up trial is the synflow-best of its screened candidates (fewer distinct
+    # classes than draws: random cells are often isomorphic).
+    scored = sorted(entry["synflow"] for entry in scorer._cache.values())
+    assert len(scored) > sampler.n_startup_candidates
+    for trial in study.trials:
+        value = scorer(sampler.search_space.from_params(trial.params))
+        assert value >= scored[int(0.8 * len(scored))]
