@@ -31,6 +31,7 @@ setup(
         "scikit-learn>=1.4",
         "matplotlib>=3.8",
         "tqdm>=4.66",
+        "filelock>=3.12",
     ],
     extras_require={"test": ["pytest>=8", "ruff>=0.6"]},
     entry_points={

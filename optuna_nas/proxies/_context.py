@@ -153,8 +153,11 @@ class ProxyContext:
             def relu_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
                 # Mellor et al.: the binary code of each example is which units are active.
                 codes = (args[0].detach() > 0).flatten(1).float()
-                agree = codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T
-                kernel[0] += agree.double()
+                # Units minus the Hamming distance, n - s_i - s_j + 2 c_i . c_j, in one
+                # matmul (integer counts below 2**24 are exact in float32).
+                active = codes.sum(1, dtype=torch.float64)
+                both = (codes @ codes.T).double()
+                kernel[0] += codes.shape[1] - active[:, None] - active[None, :] + 2.0 * both
 
             handles.extend(
                 m.register_forward_hook(relu_hook) for m in network.modules() if _is_relu(m)

@@ -137,18 +137,21 @@ class ENASSampler(OneShotSampler):
     def _propose(
         self, study: Study, trial: FrozenTrial, history: History, rng: random.Random
     ) -> Architecture:
-        state = self.learn(study, history)
+        # One worker at a time learns, trains and draws: the controller and supernet files
+        # are read and rewritten as one step of the search.
+        with self._fit_lock, self.search_lock(study):
+            state = self.learn(study, history)
 
-        steps = self.steps_for(study)
-        generator = torch.Generator().manual_seed(rng.getrandbits(63))
-        first = not self.checkpoint_path(study).is_file()
-        with torch.no_grad():
-            paths, _, _ = state["controller"].sample_batch(steps, generator)
-        if first and self.warmup_steps:
-            # The warm-up trains on uniformly random paths, before the controller has learned.
-            paths = None
+            steps = self.steps_for(study)
+            generator = torch.Generator().manual_seed(rng.getrandbits(63))
+            first = not self.checkpoint_path(study).is_file()
+            with torch.no_grad():
+                paths, _, _ = state["controller"].sample_batch(steps, generator)
+            if first and self.warmup_steps:
+                # The warm-up trains on uniformly random paths, before the controller learns.
+                paths = None
 
-        self.train_supernet(study, paths=paths)
+            self.train_supernet(study, paths=paths)
 
         arch = self._first_unseen(self._draws(state["controller"], generator), history, rng)
         _logger.info("Trial %d: proposing %s.", trial.number, arch)
@@ -231,8 +234,6 @@ class ENASSampler(OneShotSampler):
         return state
 
     def _save(self, state: dict[str, Any], path: Path) -> None:
-        # TODO: several processes on one storage write this file without a lock; the last
-        # writer wins, so a few REINFORCE steps may be lost (the supernet fit is not shared).
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_save(
             {

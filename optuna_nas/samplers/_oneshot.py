@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+import filelock
 import torch
 
 from optuna_nas.nn import CHECKPOINT_ATTR
@@ -37,6 +38,9 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
     supernet's Lightning checkpoint is the search's state: its path is stored in the study's
     ``supernet_checkpoint`` user attribute, so a study resumed in another process continues
     from it, and :class:`optuna_nas.evaluators.SupernetEvaluator` scores trials with it.
+    Workers sharing one storage (and one file system) take turns on the supernet through a
+    file lock (:meth:`search_lock`); their fits run one after another, so more workers add
+    evaluation throughput, not training speed (use DDP through ``trainer_kwargs`` for that).
 
     Args:
         search_space: A :class:`optuna_nas.spaces.NASBench201Space` (its ``channels`` and
@@ -90,7 +94,8 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
         self.trainer_kwargs = dict(trainer_kwargs or {})
         self.module_kwargs = dict(module_kwargs or {})
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
-        self._fit_lock = threading.Lock()
+        self._fit_lock = threading.RLock()
+        self._file_locks: dict[Path, filelock.FileLock] = {}
 
     def checkpoint_path(self, study: Study) -> Path:
         """Return the study's supernet checkpoint, recording a new one in the study if needed.
@@ -138,8 +143,24 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
         first = not self.checkpoint_path(study).is_file()
         return self.steps_per_trial + (self.warmup_steps if first else 0)
 
+    def search_lock(self, study: Study) -> filelock.FileLock:
+        """Return the lock of the study's search files (``search.lock`` beside the checkpoint).
+
+        Every process and thread of a study holds it while it reads, trains and rewrites the
+        supernet (and the ENAS controller), so workers sharing one storage take turns instead
+        of overwriting each other's steps. The lock is re-entrant within a thread.
+        """
+        path = self.checkpoint_path(study).with_name("search.lock")
+        with self._lock:
+            lock = self._file_locks.get(path)
+            if lock is None:
+                lock = self._file_locks[path] = filelock.FileLock(path)
+        return lock
+
     def train_supernet(self, study: Study, *, paths: torch.Tensor | None = None) -> dict[str, Any]:
         """Train the study's supernet for :meth:`steps_for` steps; returns the new checkpoint.
+
+        Holds :meth:`search_lock` from reading the checkpoint to writing it back.
 
         Args:
             study: The study.
@@ -148,15 +169,11 @@ class OneShotSampler(ArchitectureSampler, abc.ABC):
         module = self.build_module()
         module.paths = paths
 
-        steps = self.steps_for(study)
-        # TODO: processes sharing one storage each resume from and rewrite the same
-        # checkpoint without a file lock, so concurrent fits lose each other's steps; run
-        # one-shot searches in one process (use DDP for more workers).
-        with self._fit_lock, torch.random.fork_rng():
+        with self._fit_lock, self.search_lock(study), torch.random.fork_rng():
             return fit_supernet(
                 module,
                 datamodule=self.datamodule,
-                steps=steps,
+                steps=self.steps_for(study),
                 checkpoint=self.checkpoint_path(study),
                 batch_size=self.batch_size,
                 trainer_kwargs=self.trainer_kwargs,
