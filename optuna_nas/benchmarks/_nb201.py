@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -273,11 +274,24 @@ def _run_all(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[RunResult]:
             _logger.info("%s seed %d done.", job[0], job[-1])
         return runs
 
-    with ProcessPoolExecutor(max_workers=n_jobs if n_jobs > 0 else None) as pool:
-        futures = [pool.submit(run_strategy, *job) for job in jobs]
-        for future in futures:
-            runs.append(future.result())
-    return runs
+    workers = n_jobs if n_jobs > 0 else os.cpu_count() or 1
+    # Each worker gets its share of the cores: several processes each running torch's
+    # default thread pool on all of them oversubscribe the machine several times over.
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_limit_threads, initargs=(threads,)
+    ) as pool:
+        futures = {pool.submit(run_strategy, *job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            _logger.info("%s seed %d done.", job[0], job[-1])
+    return [future.result() for future in futures]
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="benchmark")

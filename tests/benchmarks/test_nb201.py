@@ -85,6 +85,17 @@ def test_benchmark_minimizes_another_column(table: Path, tmp_path: Path) -> None
     assert not (tmp_path / "curves.png").exists()
 
 
+def test_worker_processes_give_the_figures_of_one_process(table: Path, tmp_path: Path) -> None:
+    overrides = ["strategies=[evolution]", "n_trials=12", "n_seeds=3", "plot=false"]
+
+    alone = run_benchmark(_config(table, *overrides), tmp_path / "alone")
+    pooled = run_benchmark(_config(table, *overrides, "n_jobs=2"), tmp_path / "pooled")
+
+    assert pooled["strategies"]["evolution"]["checkpoints"] == (
+        alone["strategies"]["evolution"]["checkpoints"]
+    )
+
+
 def test_unknown_strategy_is_refused(table: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="`strategies` must name options among"):
         run_benchmark(_config(table, "strategies=[annealing]"), tmp_path)
