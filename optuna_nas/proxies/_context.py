@@ -47,7 +47,8 @@ class SharedPass:
 
     Args:
         weight_grads: The cross-entropy gradient of each prunable layer's weight.
-        fisher: The summed Fisher channel saliencies of the prunable layers' outputs.
+        fisher: The Fisher channel saliencies of the prunable layers' outputs, each counted
+            once per weight of its channel.
         relu_kernel: The NASWOT kernel ``K`` of the binary ReLU codes (float64).
         jacobian: The input Jacobian of the summed outputs, one flattened row per example.
     """
@@ -198,7 +199,8 @@ class ProxyContext:
             grads = [torch.zeros_like(s) if g is None else g.detach() for s, g in pairs]
             result.weight_grads = grads[: len(weights)]
             if NEED_FISHER in needs:
-                result.fisher = _fisher(activations, grads[len(weights) :])
+                fan_ins = [w[0].numel() for w in weights]
+                result.fisher = _fisher(activations, grads[len(weights) :], fan_ins)
 
         self._shared = result
         return result
@@ -208,12 +210,16 @@ def _is_relu(module: nn.Module) -> bool:
     return isinstance(module, nn.ReLU)
 
 
-def _fisher(activations: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> float:
+def _fisher(
+    activations: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], fan_ins: Sequence[int]
+) -> float:
     # Theis et al. 2018 / Turner et al. 2020: a channel's saliency is half the mean over the
-    # batch of the squared sum over positions of activation times gradient.
+    # batch of the squared sum over positions of activation times gradient. As Abdelfattah et
+    # al. score it, each channel's saliency counts once per weight of that output channel
+    # (its fan-in), so a layer adds its summed saliency times its fan-in.
     total = 0.0
-    for activation, grad in zip(activations, grads, strict=True):
+    for activation, grad, fan_in in zip(activations, grads, fan_ins, strict=True):
         product = activation.detach() * grad
         per_channel = product.flatten(2).sum(2) if product.ndim > 2 else product
-        total += float(per_channel.pow(2).mean(0).mul(0.5).sum())
+        total += fan_in * float(per_channel.pow(2).mean(0).mul(0.5).sum())
     return total

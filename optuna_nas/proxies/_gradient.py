@@ -72,7 +72,9 @@ def fisher(context: ProxyContext) -> float:
     """The summed Fisher saliency of every channel of the convolutions' and linear outputs.
 
     A channel's saliency is ``0.5 * mean_n (sum_positions a * dL/da)^2`` (Theis et al. 2018),
-    summed over channels and layers as in BlockSwap (Turner et al., ICLR 2020).
+    summed over channels and layers as in BlockSwap (Turner et al., ICLR 2020); as in
+    Abdelfattah et al. (ICLR 2021), each channel's saliency is spread over its weights, so it
+    counts once per weight of the channel (its fan-in).
     """
     value = context.shared().fisher
     return 0.0 if value is None else value

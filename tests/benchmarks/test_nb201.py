@@ -91,9 +91,8 @@ def test_worker_processes_give_the_figures_of_one_process(table: Path, tmp_path:
     alone = run_benchmark(_config(table, *overrides), tmp_path / "alone")
     pooled = run_benchmark(_config(table, *overrides, "n_jobs=2"), tmp_path / "pooled")
 
-    assert pooled["strategies"]["evolution"]["checkpoints"] == (
-        alone["strategies"]["evolution"]["checkpoints"]
-    )
+    figures = [run["strategies"]["evolution"]["checkpoints"] for run in (alone, pooled)]
+    assert figures[0] == figures[1]
 
 
 def test_unknown_strategy_is_refused(table: Path, tmp_path: Path) -> None:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
 from optuna_nas.proxies import ProxyContext
 from optuna_nas.proxies import score
+from optuna_nas.proxies._gradient import fisher
 from optuna_nas.proxies._gradient import snip
 from optuna_nas.proxies._gradient import synflow
 from optuna_nas.spaces import NASBench201Space
@@ -45,3 +47,20 @@ def test_snip_sums_weight_times_gradient() -> None:
     (grad,) = torch.autograd.grad(loss, [network[0].weight])
     expected = (network[0].weight * grad).abs().sum().item()
     assert snip(context) == expected
+
+
+def test_fisher_counts_each_channel_saliency_once_per_weight_of_the_channel() -> None:
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    inputs, targets = torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1])
+    context = ProxyContext(network, (inputs, targets), needs={"fisher"})
+
+    hidden = network[0](inputs)
+    outputs = network[2](network[1](hidden))
+    loss = nn.functional.cross_entropy(outputs, targets)
+    grads = torch.autograd.grad(loss, [hidden, outputs])
+    # Saliency of a unit: half the batch mean of (activation * gradient)^2; fan-ins 3 and 4.
+    pairs = zip((hidden, outputs), grads, strict=True)
+    saliencies = [(a * g).pow(2).mean(0).mul(0.5).sum() for a, g in pairs]
+    expected = 3 * saliencies[0].item() + 4 * saliencies[1].item()
+    assert fisher(context) == pytest.approx(expected, rel=1e-5)
