@@ -32,8 +32,11 @@ NEED_WEIGHT_GRADS = "weight_grads"
 NEED_FISHER = "fisher"
 NEED_RELU_CODES = "relu_codes"
 NEED_JACOBIAN = "jacobian"
+NEED_GRAD_GRAPH = "grad_graph"
 #: Every part of the shared pass a proxy can read.
-NEEDS = frozenset({NEED_WEIGHT_GRADS, NEED_FISHER, NEED_RELU_CODES, NEED_JACOBIAN})
+NEEDS = frozenset(
+    {NEED_WEIGHT_GRADS, NEED_FISHER, NEED_RELU_CODES, NEED_JACOBIAN, NEED_GRAD_GRAPH}
+)
 
 
 def prunable_layers(network: nn.Module) -> list[nn.Module]:
@@ -51,12 +54,15 @@ class SharedPass:
             once per weight of its channel.
         relu_kernel: The NASWOT kernel ``K`` of the binary ReLU codes (float64).
         jacobian: The input Jacobian of the summed outputs, one flattened row per example.
+        grad_graph: The weight gradients as tensors of the autograd graph (``create_graph``),
+            so second derivatives (Hessian-vector products) can be taken from them.
     """
 
     weight_grads: list[torch.Tensor] | None = None
     fisher: float | None = None
     relu_kernel: torch.Tensor | None = None
     jacobian: torch.Tensor | None = None
+    grad_graph: list[torch.Tensor | None] | None = None
 
 
 class ProxyContext:
@@ -171,7 +177,8 @@ class ProxyContext:
 
             handles.extend(layer.register_forward_hook(activation_hook) for layer in layers)
 
-        wants_loss = bool(needs & {NEED_WEIGHT_GRADS, NEED_FISHER})
+        wants_loss = bool(needs & {NEED_WEIGHT_GRADS, NEED_FISHER, NEED_GRAD_GRAPH})
+        second_order = NEED_GRAD_GRAPH in needs
         wants_graph = wants_loss or NEED_JACOBIAN in needs
         inputs = self.inputs.clone().requires_grad_(NEED_JACOBIAN in needs)
         try:
@@ -194,7 +201,11 @@ class ProxyContext:
             loss = nn.functional.cross_entropy(outputs, self.targets)
             weights = [layer.weight for layer in layers]
             sources = weights + activations
-            grads = torch.autograd.grad(loss, sources, allow_unused=True)
+            grads = torch.autograd.grad(
+                loss, sources, allow_unused=True, create_graph=second_order
+            )
+            if second_order:
+                result.grad_graph = list(grads[: len(weights)])
             pairs = zip(sources, grads, strict=True)
             grads = [torch.zeros_like(s) if g is None else g.detach() for s, g in pairs]
             result.weight_grads = grads[: len(weights)]

@@ -36,25 +36,16 @@ def snip(context: ProxyContext) -> float:
 def grasp(context: ProxyContext) -> float:
     """Gradient signal preservation ``sum -theta * (H g)`` (Wang et al., ICLR 2020).
 
-    ``g`` is the cross-entropy gradient of the shared pass; the Hessian-gradient product
-    ``H g`` is the gradient of ``g . grad L`` from a second forward pass with a graph of the
-    gradient.
+    ``g`` is the cross-entropy gradient of the shared pass, which keeps its graph for this
+    proxy; the Hessian-gradient product ``H g`` is the gradient of ``g . stop_grad(g)``,
+    taken through that graph (a double backward, no second forward pass).
     """
-    network = context.network
-    layers = context.layers
-    weights = [layer.weight for layer in layers]
-    fixed = context.shared().weight_grads or []
+    shared = context.shared()
+    weights = [layer.weight for layer in context.layers]
+    graph = shared.grad_graph or []
+    fixed = shared.weight_grads or []
 
-    was_training = network.training
-    network.train()
-    try:
-        outputs = network(context.inputs)
-    finally:
-        network.train(was_training)
-    loss = nn.functional.cross_entropy(outputs, context.targets)
-    grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-
-    pairs = zip(grads, fixed, strict=True)
+    pairs = zip(graph, fixed, strict=True)
     product = sum((g * f).sum() for g, f in pairs if g is not None and g.requires_grad)
     if not isinstance(product, torch.Tensor):
         return 0.0

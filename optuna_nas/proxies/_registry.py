@@ -23,6 +23,7 @@ from optuna_nas.proxies import _gradient
 from optuna_nas.proxies._context import ENSEMBLE
 from optuna_nas.proxies._context import FLOOR
 from optuna_nas.proxies._context import NEED_FISHER
+from optuna_nas.proxies._context import NEED_GRAD_GRAPH
 from optuna_nas.proxies._context import NEED_JACOBIAN
 from optuna_nas.proxies._context import NEED_RELU_CODES
 from optuna_nas.proxies._context import NEED_WEIGHT_GRADS
@@ -76,7 +77,7 @@ PROXIES: dict[str, Proxy] = {
     "grasp": Proxy(
         "grasp",
         _gradient.grasp,
-        frozenset({NEED_WEIGHT_GRADS}),
+        frozenset({NEED_WEIGHT_GRADS, NEED_GRAD_GRAPH}),
         "Wang et al., Picking Winning Tickets Before Training by Preserving Gradient "
         "Flow, ICLR 2020",
     ),
@@ -140,7 +141,7 @@ def register(
         name: The registry name.
         compute: The proxy as a function of a :class:`ProxyContext`, larger meaning better.
         needs: The parts of the shared pass it reads: ``"weight_grads"``, ``"fisher"``,
-            ``"relu_codes"``, ``"jacobian"``.
+            ``"relu_codes"``, ``"jacobian"``, ``"grad_graph"``.
         reference: The paper the proxy comes from.
     """
     needs = frozenset(needs)
