@@ -83,6 +83,23 @@ def test_tabular_job_is_fast_and_multi_objective_works(tmp_path: Path, small_tab
     assert summary["n_complete"] == 30
     assert summary["best_value"] == max(t["values"][0] for t in summary["trials"])
 
+    # The found cell, retrained (here: looked up again) by strategy=fixed from summary.json.
+    searched = tmp_path / "searched.json"
+    (tmp_path / "run" / "summary.json").rename(searched)
+    again = _run(
+        tmp_path,
+        "evaluator=tabular",
+        f"evaluator.table={small_table}",
+        "study.n_trials=2",
+        "tracking.enabled=false",
+        "strategy=fixed",
+        f"strategy.sampler.architecture={searched}",
+    )
+    assert again.returncode == 0, again.stderr
+    retrained = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert retrained["study_name"] == "nas-fixed-tabular-seed0"
+    assert [t["arch"] for t in retrained["trials"]] == [summary["best_arch"]] * 2
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
@@ -92,6 +109,11 @@ def test_tabular_job_is_fast_and_multi_objective_works(tmp_path: Path, small_tab
         (("study.directions=[maximize,minimize]",), "one entry per evaluator objective"),
         (("study.directions=[sideways]",), "`study.directions` must only hold"),
         (("evaluator.epochs=0",), "`evaluator.epochs` must be a positive integer"),
+        (("strategy=fixed",), "`strategy.sampler.architecture` must be set"),
+        (
+            ("strategy=fixed", "strategy.sampler.architecture=/no/summary.json"),
+            "no such file exists",
+        ),
     ],
 )
 def test_bad_configs_are_one_line_errors(overrides: tuple[str, ...], message: str) -> None:

@@ -11,6 +11,7 @@ from optuna_nas.samplers._base import History
 from optuna_nas.samplers._base import TrialRecord
 from optuna_nas.samplers._controller import LSTMController
 from optuna_nas.samplers._evolution import RegularizedEvolutionSampler
+from optuna_nas.samplers._fixed import FixedArchitectureSampler
 from optuna_nas.samplers._predictor import PredictorEvolutionSampler
 from optuna_nas.samplers._reinforce import REINFORCESampler
 from optuna_nas.samplers._zero_cost import ZeroCostSampler
@@ -31,6 +32,7 @@ __all__ = [
     "ArchitectureSampler",
     "DARTSSampler",
     "ENASSampler",
+    "FixedArchitectureSampler",
     "History",
     "LSTMController",
     "PredictorEvolutionSampler",
