@@ -204,7 +204,7 @@ def search(
     scorer = ProxyScorer(
         search_space=space,
         proxy=cfg.search_proxy,
-        ensemble=list(cfg.ensemble),
+        ensemble=list(cfg.search_ensemble),
         batch=batch,
         num_classes=cfg.num_classes,
         seed=cfg.seed,
@@ -226,6 +226,7 @@ def search(
     accuracies = [table[str(arch)] for arch in chosen]
     return {
         "proxy": cfg.search_proxy,
+        "members": list(scorer.members),
         "candidates": cfg.search_candidates,
         "seeds": cfg.search_seeds,
         "archs": [str(arch) for arch in chosen],
@@ -249,7 +250,8 @@ def format_report(report: dict[str, Any]) -> str:
     found = report.get("search")
     if found:
         lines.append(
-            f"ZeroCostSampler ({found['proxy']}, {found['candidates']} candidates, "
+            f"ZeroCostSampler ({found['proxy']} of {'+'.join(found['members'])}, "
+            f"{found['candidates']} candidates, "
             f"{found['seeds']} seeds): test accuracy {found['mean']:.2f} +- {found['std']:.2f} "
             f"({', '.join(f'{a:.2f}' for a in found['accuracies'])})"
         )

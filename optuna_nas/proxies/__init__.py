@@ -5,6 +5,7 @@ from optuna_nas.proxies._context import FLOOR
 from optuna_nas.proxies._context import ProxyContext
 from optuna_nas.proxies._context import prunable_layers
 from optuna_nas.proxies._ensemble import DEFAULT_ENSEMBLE
+from optuna_nas.proxies._ensemble import SEARCH_ENSEMBLE
 from optuna_nas.proxies._ensemble import ensemble_percentile
 from optuna_nas.proxies._ensemble import ensemble_scores
 from optuna_nas.proxies._registry import PROXIES
@@ -22,6 +23,7 @@ __all__ = [
     "DATA_FREE_PROXIES",
     "DEFAULT_ENSEMBLE",
     "ENSEMBLE",
+    "SEARCH_ENSEMBLE",
     "FLOOR",
     "PROXIES",
     "Proxy",

@@ -10,7 +10,7 @@ from typing import Any
 
 from optuna.samplers import BaseSampler
 
-from optuna_nas.proxies import DEFAULT_ENSEMBLE
+from optuna_nas.proxies import SEARCH_ENSEMBLE
 from optuna_nas.proxies import ProxyScorer
 from optuna_nas.samplers._base import ArchitectureSampler
 from optuna_nas.samplers._base import History
@@ -50,7 +50,8 @@ class ZeroCostSampler(ArchitectureSampler):
             proxies' draws.
         proxy: A registered proxy name or ``"ensemble"``.
         n_candidates: Architectures screened per trial.
-        ensemble: The member proxies of the ensemble.
+        ensemble: The member proxies of the ensemble (by default
+            :data:`optuna_nas.proxies.SEARCH_ENSEMBLE`, chosen for its top-ranked cells).
         base_sampler: A sampler asked ``n_candidates`` times per trial for candidates (a random
             sampler such as ``RandomSampler`` or ``TPESampler`` gives different ones each
             time); uniform sampling when ``None``.
@@ -84,7 +85,7 @@ class ZeroCostSampler(ArchitectureSampler):
         seed: int | None = None,
         proxy: str = "ensemble",
         n_candidates: int = 100,
-        ensemble: Sequence[str] = DEFAULT_ENSEMBLE,
+        ensemble: Sequence[str] = SEARCH_ENSEMBLE,
         base_sampler: BaseSampler | None = None,
         datamodule: Any = None,
         batch: tuple[torch.Tensor, torch.Tensor] | None = None,
