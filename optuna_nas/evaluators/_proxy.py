@@ -54,6 +54,9 @@ class ProxyEvaluator(Evaluator):
         num_classes: Outputs of the networks (default: the data's).
         seed: Seed of the minibatch, the initialisation, the proxies and the reference.
         device: Where networks are scored.
+        scorer: A ready :class:`optuna_nas.proxies.ProxyScorer` (e.g. one shared with a
+            :class:`optuna_nas.samplers.ZeroCostSampler`, so each cell is scored once);
+            replaces the proxy, data and seed arguments above.
 
     Example:
         >>> import optuna, torch
@@ -80,11 +83,12 @@ class ProxyEvaluator(Evaluator):
         num_classes: int | None = None,
         seed: int = 0,
         device: str = "cpu",
+        scorer: ProxyScorer | None = None,
     ) -> None:
         if reference_size < 1:
             raise ValueError(f"`reference_size` must be at least 1, but got {reference_size}.")
 
-        self.scorer = ProxyScorer(
+        self.scorer = scorer or ProxyScorer(
             search_space=search_space,
             proxy=proxy,
             ensemble=ensemble,

@@ -65,6 +65,9 @@ class ZeroCostPruner(BasePruner):
         num_classes: Outputs of the networks (default: the data's).
         seed: Seed of the minibatch, the networks' initialisation and the proxies' draws.
         device: Where networks are scored.
+        scorer: A ready :class:`optuna_nas.proxies.ProxyScorer` (e.g. one shared with a
+            :class:`optuna_nas.samplers.ZeroCostSampler`, so each cell is scored once);
+            replaces the proxy, data and seed arguments above.
 
     Example:
         >>> import optuna, torch
@@ -99,6 +102,7 @@ class ZeroCostPruner(BasePruner):
         num_classes: int | None = None,
         seed: int = 0,
         device: str = "cpu",
+        scorer: ProxyScorer | None = None,
     ) -> None:
         if not 0.0 < quantile < 1.0:
             raise ValueError(f"`quantile` must lie in (0, 1), but got {quantile}.")
@@ -107,7 +111,7 @@ class ZeroCostPruner(BasePruner):
 
         self.quantile = quantile
         self.n_startup_trials = n_startup_trials
-        self.scorer = ProxyScorer(
+        self.scorer = scorer or ProxyScorer(
             search_space=search_space,
             proxy=proxy,
             ensemble=ensemble,

@@ -10,6 +10,7 @@ import optuna_nas._cli  # noqa: F401  (registers the main job's config schema)
 import optuna_nas.evaluators
 from optuna_nas._hydra import CONFIG_DIR
 from optuna_nas.evaluators._proxy import ProxyEvaluator
+from optuna_nas.proxies import ProxyScorer
 from optuna_nas.pruners import ZeroCostPruner
 
 STRONG = (
@@ -79,3 +80,17 @@ def test_the_evaluator_and_pruner_configs_build_working_objects() -> None:
     arch = evaluator.scorer.search_space.parse(STRONG)
     value = evaluator(optuna.trial.FixedTrial({}), arch)
     assert value == pruner.scorer.score(arch) > 0
+
+
+def test_a_shared_scorer_scores_each_cell_once(space, batch, monkeypatch) -> None:
+    scorer = ProxyScorer(search_space=space, proxy="synflow", batch=batch, seed=0)
+    evaluator = ProxyEvaluator(search_space=space, scorer=scorer)
+    pruner = ZeroCostPruner(search_space=space, scorer=scorer)
+    value, _ = evaluator.evaluate(space.parse(STRONG))
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("The cell was scored a second time.")
+
+    monkeypatch.setattr(type(space), "build", no_build)
+
+    assert pruner.scorer.member_scores(space.parse(STRONG))["synflow"] == value
