@@ -781,6 +781,8 @@ def fit_supernet(
         # Every fit draws its batches afresh (seeded by the step count), so resuming "mid
         # epoch" without the loader's position is intended here.
         warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended")
+        # Lightning 2.6 with torch >= 2.10 warns about its own pytree use on every fit.
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
         trainer.fit(module, train_dataloaders=loaders, ckpt_path=resume, weights_only=True)
 
     return torch.load(path, map_location="cpu", weights_only=True)
