@@ -62,6 +62,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--arch-lr", type=float, default=3e-3)
+    parser.add_argument("--arch-warmup-steps", type=int, default=0)
     parser.add_argument("--controller-lr", type=float, default=3.5e-3)
     parser.add_argument("--kendall", type=int, default=100, help="cells for Kendall tau")
     parser.add_argument("--retrain-epochs", type=int, default=0)
@@ -89,6 +90,7 @@ def build_sampler(
         options["lr"] = args.lr
     if cls is DARTSSampler:
         options["arch_lr"] = args.arch_lr
+        options["arch_warmup_steps"] = args.arch_warmup_steps
     else:
         options["controller_lr"] = args.controller_lr
     return cls(**options)

@@ -366,6 +366,10 @@ class SupernetModule(pl.LightningModule):
             are annealed.
         hessian_epsilon: Norm of the finite-difference step of the second-order gradient
             (DARTS uses 0.01).
+        arch_warmup_steps: Steps during which only the weights train (on the mixture, or on
+            paths drawn from the initial, near-uniform parameters), as PC-DARTS (Xu et al.,
+            ICLR 2020) warms up before its first architecture update, so parameter-free ops
+            do not win merely by learning fastest.
         seed: Seed of the paths, the Gumbel noise and the architecture parameters.
     """
 
@@ -385,6 +389,7 @@ class SupernetModule(pl.LightningModule):
         tau: tuple[float, float] = (10.0, 0.1),
         schedule_steps: int = 1000,
         hessian_epsilon: float = 0.01,
+        arch_warmup_steps: int = 0,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -394,6 +399,10 @@ class SupernetModule(pl.LightningModule):
             raise ValueError(f"`order` must be 1 or 2, but got {order!r}.")
         if schedule_steps < 1:
             raise ValueError(f"`schedule_steps` must be positive, but got {schedule_steps}.")
+        if arch_warmup_steps < 0:
+            raise ValueError(
+                f"`arch_warmup_steps` must be zero or more, but got {arch_warmup_steps}."
+            )
 
         self.automatic_optimization = False
         self.supernet = supernet
@@ -409,6 +418,7 @@ class SupernetModule(pl.LightningModule):
         self.tau = (float(tau[0]), float(tau[1]))
         self.schedule_steps = schedule_steps
         self.hessian_epsilon = hessian_epsilon
+        self.arch_warmup_steps = arch_warmup_steps
         self.seed = seed
         self.steps_done = 0
 
@@ -498,8 +508,16 @@ class SupernetModule(pl.LightningModule):
         if self.bilevel:
             images, labels = batch["train"]
             noise = self._gumbel()
-            arch_loss = self.architecture_step(batch["val"], batch["train"], noise, optimizers[1])
-            self.log("arch_loss", arch_loss, prog_bar=False, batch_size=len(labels))
+            if self.steps_done >= self.arch_warmup_steps:
+                arch_loss = self.architecture_step(
+                    batch["val"], batch["train"], noise, optimizers[1]
+                )
+                self.log("arch_loss", arch_loss, prog_bar=False, batch_size=len(labels))
+            else:
+                # A step without gradients leaves the parameters (and Adam's state) alone but
+                # keeps Lightning's count of two optimiser steps per bilevel step.
+                optimizers[1].zero_grad(set_to_none=True)
+                optimizers[1].step()
             loss = self.weight_step((images, labels), optimizers[0], noise=noise)
         else:
             loss = self.weight_step(batch, optimizers[0], path=self._next_path())

@@ -73,6 +73,8 @@ class DARTSSampler(OneShotSampler):
         warmup_steps: Extra steps before the first proposal.
         schedule_steps: Steps over which the learning rate, the Gumbel temperature and
             DARTS-'s auxiliary skip are annealed (about the whole search's steps).
+        arch_warmup_steps: Steps in which only the weights train before the first update of
+            the architecture parameters (PC-DARTS's warm-up, Xu et al., ICLR 2020).
         lr: Initial learning rate of the weights.
         arch_lr: Adam learning rate of the architecture parameters.
         arch_weight_decay: Weight decay of the architecture parameters.
@@ -102,6 +104,7 @@ class DARTSSampler(OneShotSampler):
         steps_per_trial: int = 50,
         warmup_steps: int = 0,
         schedule_steps: int = 1000,
+        arch_warmup_steps: int = 0,
         lr: float = 0.025,
         arch_lr: float = 3e-4,
         arch_weight_decay: float = 1e-3,
@@ -124,6 +127,7 @@ class DARTSSampler(OneShotSampler):
             module_kwargs={
                 "order": order,
                 "schedule_steps": schedule_steps,
+                "arch_warmup_steps": arch_warmup_steps,
                 "lr": lr,
                 "arch_lr": arch_lr,
                 "arch_weight_decay": arch_weight_decay,

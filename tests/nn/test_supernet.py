@@ -249,3 +249,25 @@ def test_ddp_on_two_cpu_processes(
     assert torch.isfinite(checkpoint["state_dict"]["arch_parameters"]).all()
     output = "".join(capfd.readouterr())
     assert "MEMBER: 1/2" in output and "MEMBER: 2/2" in output  # both ranks trained
+
+
+def test_architecture_parameters_wait_for_the_warm_up(
+    tmp_path: Path, digits: DigitsDataModule
+) -> None:
+    path = tmp_path / "supernet.ckpt"
+
+    def fit(steps: int) -> tuple[torch.Tensor, dict]:
+        torch.manual_seed(0)
+        supernet = NB201Supernet(channels=4, cells_per_stage=1, in_channels=1, num_classes=10)
+        module = SupernetModule(supernet, method="gdas", arch_warmup_steps=3, schedule_steps=10)
+        initial = module.arch_parameters.detach().clone()
+        return initial, fit_supernet(module, datamodule=digits, steps=steps, checkpoint=path)
+
+    initial, warm = fit(3)
+    assert torch.equal(warm["state_dict"]["arch_parameters"], initial)
+    assert warm["supernet_method"]["steps_done"] == 3
+    assert warm["global_step"] == 6
+
+    _, searched = fit(2)
+    assert not torch.equal(searched["state_dict"]["arch_parameters"], initial)
+    assert searched["supernet_method"]["steps_done"] == 5
