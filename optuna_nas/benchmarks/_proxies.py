@@ -249,9 +249,11 @@ def format_report(report: dict[str, Any]) -> str:
 
     found = report.get("search")
     if found:
+        proxy = found["proxy"]
+        if found["members"] != [proxy]:
+            proxy += " of " + "+".join(found["members"])
         lines.append(
-            f"ZeroCostSampler ({found['proxy']} of {'+'.join(found['members'])}, "
-            f"{found['candidates']} candidates, "
+            f"ZeroCostSampler ({proxy}, {found['candidates']} candidates, "
             f"{found['seeds']} seeds): test accuracy {found['mean']:.2f} +- {found['std']:.2f} "
             f"({', '.join(f'{a:.2f}' for a in found['accuracies'])})"
         )

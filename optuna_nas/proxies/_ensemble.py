@@ -19,7 +19,7 @@ DEFAULT_ENSEMBLE: tuple[str, ...] = ("synflow", "nwot", "jacob_cov")
 
 #: The default members when only the top candidate matters (ZeroCostSampler's screening).
 #: ``jacob_cov`` ranks the whole space well but its top-ranked cells are poor: on the 6,466
-#: distinct NAS-Bench-201 cells (CIFAR-10 table, one minibatch of natural images), the best of
+#: distinct NAS-Bench-201 cells (CIFAR-10 table, one minibatch of photograph crops), the best of
 #: 1,000 random candidates averages 93.58 +- 0.22 under synflow + nwot and 93.35 +- 0.44 with
 #: jacob_cov added, although the three-member ranking correlates better (Spearman 0.85 vs
 #: 0.80). Chosen on that one table; measure your own space before trusting it.
